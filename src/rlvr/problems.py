@@ -1,0 +1,229 @@
+"""The data types that flow through rlvr (Problem, Rollout, Score) and their file formats.
+
+Records are JSON objects, one per line (JSONL) or one per row (Parquet). The layout is a
+contract; unknown fields are kept and written back unchanged:
+
+    {"id": "p1", "domain": "math", "task": "aime", "prompt": "...", "answer": "\\frac{1}{2}"}
+    {"id": "c1", "domain": "code", "prompt": "...", "tests": {"style": "function", ...}}
+
+Rows in the verl/Guru layout (`data_source`, `prompt` as chat messages,
+`reward_model.ground_truth`, `extra_info`) are converted on read (`from_guru_row`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+Domain = Literal["math", "code", "science", "logic", "simulation", "tabular"]
+DOMAINS: tuple[str, ...] = ("math", "code", "science", "logic", "simulation", "tabular")
+
+# Guru / Reasoning360 `data_source` prefixes -> rlvr domains.
+GURU_PREFIXES = {
+    "math": "math",
+    "codegen": "code",
+    "stem": "science",
+    "logic": "logic",
+    "simulation": "simulation",
+    "table": "tabular",
+}
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str
+
+
+class Problem(BaseModel):
+    """A task with a verifiable answer. Extra fields are kept (e.g. `completions`, `meta`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    domain: Domain
+    prompt: str | list[Message]
+    answer: Any = None  # ground truth; its shape depends on the domain (see the domain module)
+    task: str | None = None  # sub-benchmark name, e.g. "aime", "zebra"; also picks logic checks
+    tests: dict[str, Any] | None = None  # code domain: unit tests
+    rubric: list[dict[str, Any]] | None = None  # weighted criteria (rlvr.domains.rubric)
+    extract: str | None = None  # answer-extraction override (rlvr.extract.METHODS)
+    hint: str | None = None
+    teachers: list[str] | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    def prompt_text(self) -> str:
+        """The prompt as plain text (user turns joined), for checks that read it."""
+        if isinstance(self.prompt, str):
+            return self.prompt
+        return "\n".join(m.content for m in self.prompt)
+
+
+class Score(BaseModel):
+    """The verdict on one completion."""
+
+    reward: float
+    correct: bool
+    extracted: Any = None  # the answer found in the completion, or None
+    reason: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)  # e.g. tests passed, rubric criteria
+    error: bool = False  # True when the *ground truth* was unusable (not the model's fault)
+
+
+class Rollout(BaseModel):
+    """One sampled completion with what the trainer needs to learn from it."""
+
+    problem_id: str
+    prompt_ids: list[int] = Field(default_factory=list)
+    completion_ids: list[int] = Field(default_factory=list)
+    text: str
+    logprobs: list[float] = Field(default_factory=list)  # sampling policy, one per completion token
+    source: Literal["policy", "hint", "teacher", "reference", "refined"] = "policy"
+    score: Score | None = None
+
+
+class RecordError(ValueError):
+    """A record that cannot be used, with the file and line (or row) it came from."""
+
+    def __init__(self, where: str, message: str):
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Record:
+    """One raw input record and where it came from (`file:line` or `file:row`)."""
+
+    where: str
+    data: dict[str, Any] | None
+    error: str | None = None
+
+
+def iter_records(path: str | Path) -> Iterator[Record]:
+    """Stream records from a JSONL or Parquet file; malformed lines come back as errors."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.suffix == ".parquet":
+        yield from _iter_parquet(path)
+        return
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield Record(where, None, f"not valid JSON ({e.msg} at column {e.colno})")
+                continue
+            if not isinstance(data, dict):
+                yield Record(where, None, f"expected a JSON object, got {type(data).__name__}")
+                continue
+            yield Record(where, data)
+
+
+def _iter_parquet(path: Path) -> Iterator[Record]:
+    import pyarrow.parquet as pq
+
+    row = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=256):
+        for data in batch.to_pylist():
+            row += 1
+            yield Record(f"{path}:row {row}", data)
+
+
+def to_problem(data: dict[str, Any], where: str = "<record>") -> Problem:
+    """Validate a raw record (rlvr or verl/Guru layout) into a Problem, or raise RecordError."""
+    if "data_source" in data and "domain" not in data:
+        data = from_guru_row(data, where)
+    try:
+        return Problem.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "record"
+        raise RecordError(where, f"field '{key}': {first['msg']}") from None
+
+
+def from_guru_row(row: dict[str, Any], where: str = "<row>") -> dict[str, Any]:
+    """Map a verl/Guru row to the rlvr layout.
+
+    `data_source` "math__deepscaler" -> domain "math", task "deepscaler";
+    `reward_model.ground_truth` -> `answer` (code: JSON test spec -> `tests`).
+    """
+    source = str(row["data_source"])
+    prefix, _, task = source.partition("__")
+    domain = GURU_PREFIXES.get(prefix)
+    if domain is None:
+        raise RecordError(where, f"data_source '{source}' has no known prefix {sorted(GURU_PREFIXES)}")
+    reward_model = row.get("reward_model") or {}
+    truth = reward_model.get("ground_truth")
+    extra = row.get("extra_info") or {}
+    record: dict[str, Any] = {
+        "id": str(extra.get("index", extra.get("id", row.get("id", where)))),
+        "domain": domain,
+        "task": task or None,
+        "prompt": row.get("prompt"),
+        "meta": {"data_source": source, "extra_info": extra},
+    }
+    if domain == "code":
+        record["tests"] = guru_code_tests(truth, where)
+    else:
+        record["answer"] = _maybe_json(truth)
+    passthrough = {k: v for k, v in row.items() if k not in {"data_source", "prompt", "reward_model", "extra_info"}}
+    return {**passthrough, **record}
+
+
+def guru_code_tests(truth: Any, where: str) -> dict[str, Any]:
+    """Guru code ground truth: JSON with `inputs`/`outputs` (stdio) or `functional` (asserts)."""
+    spec = _maybe_json(truth)
+    if isinstance(spec, dict) and "inputs" in spec and "outputs" in spec:
+        return {"style": "stdio", "inputs": spec["inputs"], "outputs": spec["outputs"]}
+    if isinstance(spec, dict) and "functional" in spec:
+        return {"style": "asserts", "code": [spec["functional"]]}
+    raise RecordError(where, "codegen ground_truth must hold 'inputs'/'outputs' or 'functional'")
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def completions_of(data: dict[str, Any], where: str) -> list[str]:
+    """The completion(s) a scoring record carries: `completion` (str) or `completions` (list)."""
+    if "completions" in data:
+        items = data["completions"]
+        if not isinstance(items, list) or not all(isinstance(c, str) for c in items):
+            raise RecordError(where, "field 'completions' must be a list of strings")
+        return items
+    if "completion" in data:
+        if not isinstance(data["completion"], str):
+            raise RecordError(where, "field 'completion' must be a string")
+        return [data["completion"]]
+    raise RecordError(where, "a scoring record needs 'completion' (string) or 'completions' (list)")
+
+
+def read_problems(path: str | Path) -> list[Problem]:
+    """Read every problem of a file; the first bad record raises RecordError naming it."""
+    problems = []
+    for record in iter_records(path):
+        if record.error:
+            raise RecordError(record.where, record.error)
+        problems.append(to_problem(record.data, record.where))
+    return problems
+
+
+def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")

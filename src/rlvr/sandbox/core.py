@@ -1,0 +1,285 @@
+"""Run a Python program in a sandbox: bubblewrap namespaces, or a documented weaker fallback."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+GUARD_MODULE = "_rlvr_guard"
+_GUARD_SOURCE = (Path(__file__).parent / "guard.py").read_text()
+_PRELUDE = f"""import sys, runpy
+import {GUARD_MODULE}
+{GUARD_MODULE}.maybe_install()
+target = sys.argv[1]
+sys.argv = sys.argv[1:]
+runpy.run_path(target, run_name="__main__")
+"""
+_FIRST_SANDBOX_UID = 200_000  # unprivileged uids with no passwd entry, used only when root
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource bounds of one sandboxed run."""
+
+    wall_s: float = 10.0  # wall-clock limit of the whole run
+    cpu_s: int = 10  # CPU seconds per process (RLIMIT_CPU)
+    memory_mb: int = 1024  # address space per process (RLIMIT_AS)
+    max_procs: int = 32  # processes the program may run at once (RLIMIT_NPROC)
+    max_file_mb: int = 16  # largest file the program may write, stdout included (RLIMIT_FSIZE)
+    max_output_kb: int = 1024  # stdout/stderr bytes read back; more is cut and flagged
+    tmpfs_mb: int = 64  # size of the private writable /tmp (bwrap)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a sandboxed run did."""
+
+    returncode: int | None  # negative: killed by that signal
+    stdout: str
+    stderr: str
+    timed_out: bool
+    output_truncated: bool
+    wall_s: float
+    backend: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+@lru_cache(maxsize=1)
+def backend() -> str:
+    """'bwrap' when bubblewrap can create namespaces here, else 'fallback'.
+
+    Set RLVR_SANDBOX=fallback to force the fallback (for tests and for hosts where user
+    namespaces are forbidden); RLVR_SANDBOX=bwrap makes a missing bubblewrap an error.
+    """
+    wanted = os.environ.get("RLVR_SANDBOX", "auto")
+    if wanted == "fallback":
+        return "fallback"
+    usable = shutil.which("bwrap") is not None and _bwrap_works()
+    if wanted == "bwrap" and not usable:
+        raise RuntimeError("RLVR_SANDBOX=bwrap but bubblewrap is missing or cannot create namespaces")
+    return "bwrap" if usable else "fallback"
+
+
+def _bwrap_works() -> bool:
+    try:
+        probe = subprocess.run(
+            [*_bwrap_prefix(Path("/nonexistent")), "/bin/true"],
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def _python() -> tuple[str, Path]:
+    """The base interpreter (not the venv: the sandbox sees no site-packages) and its prefix."""
+    exe = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    return exe, Path(sys.base_prefix).resolve()
+
+
+def _bwrap_prefix(code_dir: Path, tmpfs_mb: int = 64) -> list[str]:
+    """bwrap arguments: fresh namespaces, the interpreter read-only, a private tmpfs."""
+    as_root = os.geteuid() == 0
+    # As root we keep the host user namespace so that the program can then drop to an
+    # unprivileged uid (setpriv), which makes RLIMIT_NPROC apply; otherwise bwrap maps us.
+    ns = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    if not as_root:
+        ns.insert(0, "--unshare-user")
+    args = [shutil.which("bwrap") or "bwrap", *ns, "--die-with-parent", "--new-session", "--clearenv"]
+    args += ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    if os.path.exists("/etc/ld.so.cache"):
+        args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    _, prefix = _python()
+    if not str(prefix).startswith("/usr/"):
+        # Parents of the mount point are made world-traversable: bwrap would copy /root's 0700.
+        for parent in reversed(prefix.parents[:-1]):
+            args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", str(prefix), str(prefix)]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--perms", "1777", "--size", str(tmpfs_mb * 2**20), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    if code_dir.exists():
+        args += ["--ro-bind", str(code_dir), "/code"]
+    args += ["--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp"]
+    args += ["--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+    if as_root:
+        uid = str(_FIRST_SANDBOX_UID + uuid.uuid4().int % 60_000)
+        args += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 "--inh-caps=-all", "--no-new-privs"]
+    else:
+        args += ["--"]
+    return args
+
+
+def _set_limits(limits: Limits, nproc: int) -> None:
+    """Runs in the child between fork and exec (preexec_fn): only cheap system calls."""
+    mem = limits.memory_mb * 2**20
+    fsize = limits.max_file_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+
+
+def _own_process_count() -> int:
+    uid = os.getuid()
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += 1
+            except OSError:
+                pass
+    return count
+
+
+def _write_code(code_dir: Path, files: dict[str, str]) -> None:
+    code_dir.mkdir(mode=0o755)
+    os.chmod(code_dir, 0o755)  # mkdtemp parents are 0700: the sandbox uid must read this
+    for name, text in {**files, f"{GUARD_MODULE}.py": _GUARD_SOURCE, "_rlvr_prelude.py": _PRELUDE}.items():
+        path = code_dir / name
+        if path.resolve().parent != code_dir.resolve():
+            raise ValueError(f"sandbox file name must be a plain name: {name!r}")
+        path.write_text(text)
+        os.chmod(path, 0o644)
+
+
+def _read_capped(path: Path, cap: int) -> tuple[str, bool]:
+    with open(path, "rb") as f:
+        data = f.read(cap + 1)
+    return data[:cap].decode("utf-8", "replace"), len(data) > cap
+
+
+def run_python(
+    files: dict[str, str],
+    entry: str,
+    args: tuple[str, ...] = (),
+    stdin: str = "",
+    limits: Limits = Limits(),
+    trusted_entry: bool = False,
+) -> ExecResult:
+    """Run `entry` (one of `files`) with Python in the sandbox and collect its output.
+
+    `trusted_entry=True` is for rlvr's own harnesses, which install the fallback guard
+    themselves right before they run untrusted code (they may need os.fork first); any other
+    entry runs behind a prelude that installs it first. The directory with `files` is visible
+    to the program read-only at /code (bwrap) and deleted afterwards, like everything else.
+    """
+    kind = backend()
+    host_dir = Path(tempfile.mkdtemp(prefix="rlvr-sbx-"))
+    try:
+        code_dir = host_dir / "code"
+        _write_code(code_dir, files)
+        (host_dir / "stdin").write_text(stdin)
+        exe, _ = _python()
+        if kind == "bwrap":
+            code_path = "/code"
+            prefix = _bwrap_prefix(code_dir, limits.tmpfs_mb)
+            cwd, env, token = None, None, None
+            nproc = limits.max_procs + (0 if os.geteuid() == 0 else _own_process_count())
+        else:
+            code_path = str(code_dir)
+            prefix = []
+            work = host_dir / "work"
+            work.mkdir()
+            token = uuid.uuid4().hex
+            cwd = str(work)
+            env = {"PATH": "/usr/bin:/bin", "HOME": cwd, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "RLVR_GUARD": "1", "RLVR_SANDBOX_TOKEN": token}
+            nproc = limits.max_procs + _own_process_count()
+        target = [f"{code_path}/{entry}"] if trusted_entry else [f"{code_path}/_rlvr_prelude.py", f"{code_path}/{entry}"]
+        # -S: no site-packages (the program gets the standard library only); -B: no .pyc.
+        cmd = [*prefix, exe, "-S", "-B", *target, *args]
+        return _execute(cmd, host_dir, limits, nproc, cwd, env, token, kind)
+    finally:
+        shutil.rmtree(host_dir, ignore_errors=True)
+
+
+def _execute(cmd, host_dir, limits, nproc, cwd, env, token, kind) -> ExecResult:
+    out_path, err_path = host_dir / "stdout", host_dir / "stderr"
+    start = time.monotonic()
+    timed_out = False
+    with open(host_dir / "stdin", "rb") as fin, open(out_path, "wb") as fout, open(err_path, "wb") as ferr:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=fin,
+            stdout=fout,
+            stderr=ferr,
+            cwd=cwd,
+            env=env if env is not None else {},
+            start_new_session=True,
+            preexec_fn=lambda: _set_limits(limits, nproc),
+        )
+        try:
+            proc.wait(timeout=limits.wall_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            _kill_group(proc.pid)
+            proc.wait()
+            if token is not None:
+                _sweep(token)
+    wall = time.monotonic() - start
+    cap = limits.max_output_kb * 1024
+    stdout, cut_out = _read_capped(out_path, cap)
+    stderr, cut_err = _read_capped(err_path, cap)
+    return ExecResult(
+        returncode=None if timed_out else proc.returncode,
+        stdout=stdout,
+        stderr=stderr,
+        timed_out=timed_out,
+        output_truncated=cut_out or cut_err,
+        wall_s=wall,
+        backend=kind,
+    )
+
+
+def _kill_group(pgid: int) -> None:
+    # With bwrap, killing bwrap (the group leader) makes the namespace's init die, which makes
+    # the kernel SIGKILL every process in the PID namespace, escaped sessions included.
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _sweep(token: str, rounds: int = 20) -> None:
+    """Fallback only: kill every process whose environment carries this run's token.
+
+    Repeats until a full pass finds none, so that a process forking while we kill is caught.
+    """
+    marker = f"RLVR_SANDBOX_TOKEN={token}".encode()
+    for _ in range(rounds):
+        found = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if marker in f.read().split(b"\0"):
+                        os.kill(int(entry), signal.SIGKILL)
+                        found = True
+            except (OSError, ProcessLookupError):
+                continue
+        if not found:
+            return
+        time.sleep(0.01)

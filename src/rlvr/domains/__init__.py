@@ -40,8 +40,8 @@ def register(domain: str) -> Callable[[Verifier], Verifier]:
 
 
 def get_verifier(domain: str) -> Verifier:
-    if not _REGISTRY:
-        for name in _MODULES:
+    if domain not in _REGISTRY:
+        for name in _MODULES:  # built-in domains register themselves on import
             importlib.import_module(f"rlvr.domains.{name}")
     if domain not in _REGISTRY:
         raise KeyError(f"no verifier for domain {domain!r}; valid: {sorted(_REGISTRY)}")

@@ -1,0 +1,148 @@
+"""The `rlvr` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from importlib import resources
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rlvr.problems import iter_records
+from rlvr.scoring import ScoredRecord, Scorer, score_records
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Verifiable rewards for reasoning models.")
+console = Console(stderr=True)
+
+
+def _count_lines(path: Path) -> int | None:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def _output_row(item: ScoredRecord) -> dict:
+    row = dict(item.data or {})
+    row["scores"] = [s.model_dump() for s in item.scores]
+    return row
+
+
+def run_scoring(inputs: list[Path], output: Path, workers: int) -> tuple[dict, int, list[ScoredRecord]]:
+    """Score every input file into `output`; returns (per-domain stats, bad lines, scored items)."""
+    stats: dict[str, dict[str, float]] = defaultdict(lambda: {"items": 0, "reward": 0.0, "correct": 0, "errors": 0})
+    bad, kept = 0, []
+    total = sum(_count_lines(p) or 0 for p in inputs)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    columns = [TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Scorer(workers=workers) as scorer, open(output, "w", encoding="utf-8") as out, \
+            Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("score", total=total)
+        for path in inputs:
+            for item in score_records(iter_records(path), scorer, window=4 * workers):
+                progress.advance(task)
+                if item.data is None or item.domain is None:
+                    bad += 1
+                    console.print(f"[red]skipped[/red] {item.where}: {item.error}")
+                    continue
+                if item.error:
+                    bad += 1
+                    console.print(f"[red]error[/red] {item.where}: {item.error}")
+                out.write(json.dumps(_output_row(item), ensure_ascii=False) + "\n")
+                kept.append(ScoredRecord(item.where, None, item.domain, item.scores))
+                s = stats[item.domain]
+                for sc in item.scores:
+                    s["items"] += 1
+                    s["reward"] += sc.reward
+                    s["correct"] += sc.correct
+                    s["errors"] += sc.error
+    return dict(stats), bad, kept
+
+
+def print_summary(stats: dict) -> None:
+    table = Table(title="rlvr score: per-domain summary")
+    for column in ("domain", "completions", "mean reward", "accuracy", "errors"):
+        table.add_column(column, justify="left" if column == "domain" else "right")
+    totals = {"items": 0, "reward": 0.0, "correct": 0, "errors": 0}
+    for domain in sorted(stats):
+        s = stats[domain]
+        for k in totals:
+            totals[k] += s[k]
+        table.add_row(domain, str(s["items"]), f"{s['reward'] / max(s['items'], 1):.3f}",
+                      f"{s['correct'] / max(s['items'], 1):.1%}", str(s["errors"]))
+    table.add_row("all", str(totals["items"]), f"{totals['reward'] / max(totals['items'], 1):.3f}",
+                  f"{totals['correct'] / max(totals['items'], 1):.1%}", str(totals["errors"]), style="bold")
+    Console().print(table)
+
+
+@app.command()
+def score(
+    inputs: list[Path] = typer.Argument(..., help="JSONL or Parquet files: Problems with 'completion' or 'completions'."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the scored JSONL."),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w", help="Verifier processes."),
+) -> None:
+    """Score completions; writes each line back with `scores` and prints a per-domain table."""
+    for path in inputs:
+        if not path.exists():
+            console.print(f"[red]error:[/red] {path} does not exist")
+            raise typer.Exit(2)
+    stats, bad, _ = run_scoring(inputs, output, workers)
+    print_summary(stats)
+    console.print(f"wrote {output}")
+    if bad:
+        console.print(f"[red]{bad} line(s) could not be scored (see above)[/red]")
+        raise typer.Exit(1)
+
+
+def example_files() -> list[Path]:
+    folder = resources.files("rlvr") / "examples"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".jsonl"))
+
+
+@app.command()
+def demo(
+    output: Path = typer.Option(Path("runs/demo/scored.jsonl"), "-o", "--output"),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w"),
+) -> None:
+    """Score the bundled examples (right and wrong completions in every domain).
+
+    Each example line says which completions should be judged correct (`expected`); the demo
+    checks the verifiers agree and exits non-zero if any does not.
+    """
+    files = example_files()
+    stats, bad, _ = run_scoring(files, output, workers)
+    print_summary(stats)
+    mismatches = _check_expectations(output)
+    for line in mismatches:
+        console.print(f"[red]unexpected verdict[/red] {line}")
+    console.print(f"scored {len(files)} example files into {output}; "
+                  f"{'all verdicts as expected' if not mismatches else f'{len(mismatches)} unexpected verdicts'}")
+    if bad or mismatches:
+        raise typer.Exit(1)
+
+
+def _check_expectations(scored: Path) -> list[str]:
+    problems = []
+    with open(scored, encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            got = [s["correct"] for s in row["scores"]]
+            if "expected" in row and got != row["expected"]:
+                problems.append(f"{row['id']}: expected {row['expected']}, got {got} "
+                                f"({'; '.join(s['reason'] for s in row['scores'])})")
+    return problems
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

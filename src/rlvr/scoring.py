@@ -1,0 +1,177 @@
+"""Scoring at scale: verifiers in worker processes with a hard per-item time limit.
+
+Why processes: math-verify (and sympy) can hang on adversarial input and its own timeouts use
+signal alarms, which do not work off the main thread. Each item runs in a `pebble` worker
+process; one that exceeds its limit is killed and replaced, and the item scores 0 with the
+reason "verifier timed out". Code runs one level deeper still, in the sandbox.
+
+>>> from rlvr import Problem, score
+>>> score(Problem(id="p", domain="math", prompt="?", answer="2"), "\\\\boxed{2}").reward
+1.0
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing
+import os
+import resource
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+from pebble import ProcessExpired, ProcessPool
+
+from rlvr.problems import Problem, Record, RecordError, Score, completions_of, to_problem
+
+TIMEOUT_S = {"code": 90.0, "simulation": 30.0}  # code: the sandbox has its own, shorter limits
+DEFAULT_TIMEOUT_S = 15.0
+WORKER_MEMORY_MB = 4096
+
+
+def _init_worker() -> None:
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    limit = WORKER_MEMORY_MB * 2**20
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass
+    import rlvr.domains as domains
+
+    domains.get_verifier("math")  # import every domain once per worker
+
+
+def score_in_process(problem: Problem | dict, completion: str) -> Score:
+    """Score without isolation (what each worker runs). Never raises."""
+    from rlvr.domains import GroundTruthError, verify
+
+    try:
+        if isinstance(problem, dict):
+            problem = Problem.model_validate(problem)
+        return verify(problem, completion)
+    except GroundTruthError as e:
+        return Score(reward=0.0, correct=False, reason=f"bad ground truth: {e}", error=True)
+    except Exception as e:  # noqa: BLE001 - a verifier bug must not take the batch down
+        return Score(reward=0.0, correct=False, reason=f"verifier crashed: {type(e).__name__}: {e}"[:300], error=True)
+
+
+def _worker_task(problem: dict, completion: str) -> dict:
+    return score_in_process(problem, completion).model_dump()
+
+
+class Scorer:
+    """A pool of verifier processes. Use as a context manager or call `close()`.
+
+    >>> with Scorer(workers=2) as scorer:  # doctest: +SKIP
+    ...     scores = scorer.score_many([(problem, "\\\\boxed{2}")])
+    """
+
+    def __init__(self, workers: int | None = None, timeout_s: float | None = None):
+        self.workers = workers or os.cpu_count() or 1
+        self.timeout_s = timeout_s
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["rlvr.scoring", "rlvr.domains.math"])
+        self._pool = ProcessPool(max_workers=self.workers, initializer=_init_worker, context=context)
+
+    def submit(self, problem: Problem, completion: str) -> Future:
+        limit = self.timeout_s or TIMEOUT_S.get(problem.domain, DEFAULT_TIMEOUT_S)
+        return self._pool.schedule(_worker_task, args=(problem.model_dump(), completion), timeout=limit)
+
+    @staticmethod
+    def result(future: Future) -> Score:
+        """The Score of a submitted item; timeouts and dead workers become reward-0 Scores."""
+        try:
+            return Score.model_validate(future.result())
+        except FutureTimeout:
+            return Score(reward=0.0, correct=False, reason="verifier timed out")
+        except ProcessExpired as e:
+            return Score(reward=0.0, correct=False, reason=f"verifier process died (exit code {e.exitcode})")
+        except Exception as e:  # noqa: BLE001
+            return Score(reward=0.0, correct=False, reason=f"scoring failed: {type(e).__name__}: {e}"[:300], error=True)
+
+    def score_many(self, pairs: Iterable[tuple[Problem, str]]) -> list[Score]:
+        futures = [self.submit(p, c) for p, c in pairs]
+        return [self.result(f) for f in futures]
+
+    def close(self) -> None:
+        self._pool.stop()
+        self._pool.join()
+
+    def __enter__(self) -> Scorer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_shared: Scorer | None = None
+
+
+def shared_scorer() -> Scorer:
+    """A process-wide pool, created on first use, closed at exit."""
+    global _shared
+    if _shared is None:
+        _shared = Scorer()
+        atexit.register(_shared.close)
+    return _shared
+
+
+def score(problem: Problem, completion: str) -> Score:
+    """Score one completion (isolated in a worker process, with a hard time limit)."""
+    return score_batch([problem], [completion])[0]
+
+
+def score_batch(problems: list[Problem], completions: list[str]) -> list[Score]:
+    """Score completions[i] against problems[i], in parallel over all cores."""
+    if len(problems) != len(completions):
+        raise ValueError(f"{len(problems)} problems but {len(completions)} completions")
+    return shared_scorer().score_many(zip(problems, completions))
+
+
+@dataclass
+class ScoredRecord:
+    """One input line with its scores (or the reason it could not be scored)."""
+
+    where: str
+    data: dict[str, Any] | None
+    domain: str | None = None
+    scores: list[Score] = field(default_factory=list)
+    error: str | None = None
+
+
+def score_records(records: Iterable[Record], scorer: Scorer, window: int = 64) -> Iterator[ScoredRecord]:
+    """Score a stream of records, yielding them in input order with at most `window` in flight,
+    so memory does not grow with the input. Bad records come back with `error` set."""
+    pending: deque[tuple[ScoredRecord, list[Future]]] = deque()
+    for record in records:
+        pending.append(_submit_record(record, scorer))
+        while len(pending) > window:
+            yield _collect(*pending.popleft())
+    while pending:
+        yield _collect(*pending.popleft())
+
+
+def _submit_record(record: Record, scorer: Scorer) -> tuple[ScoredRecord, list[Future]]:
+    out = ScoredRecord(where=record.where, data=record.data, error=record.error)
+    if record.error:
+        return out, []
+    try:
+        problem = to_problem(record.data, record.where)
+        completions = completions_of(record.data, record.where)
+    except RecordError as e:
+        out.error = e.message
+        return out, []
+    out.domain = problem.domain
+    return out, [scorer.submit(problem, c) for c in completions]
+
+
+def _collect(out: ScoredRecord, futures: list[Future]) -> ScoredRecord:
+    out.scores = [Scorer.result(f) for f in futures]
+    bad = [s for s in out.scores if s.error]
+    if bad and out.error is None:
+        out.error = bad[0].reason
+    return out

@@ -17,7 +17,7 @@ from rlvr.problems import iter_records
 from rlvr.scoring import ScoredRecord, Scorer, score_records
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Verifiable rewards for reasoning models.")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # no hard wraps: log lines stay greppable
 
 
 def _count_lines(path: Path) -> int | None:
@@ -84,7 +84,7 @@ def print_summary(stats: dict) -> None:
 
 @app.command()
 def score(
-    inputs: list[Path] = typer.Argument(..., help="JSONL or Parquet files: Problems with 'completion' or 'completions'."),
+    inputs: list[Path] = typer.Argument(..., help="JSONL/Parquet: Problems with completion(s)."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the scored JSONL."),
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w", help="Verifier processes."),
 ) -> None:

@@ -27,7 +27,8 @@ _ANSWER_LINE = re.compile(r"^\s*\**\s*(?:final\s+answer|answer)\s*\**\s*[:：]\s
 _ANSWER_IS = re.compile(r"(?:final answer|answer) is\s*[:：]?\s*(.+?)(?:\.\s*$|\.\s+|$)", re.I | re.M)
 _TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.S)
-_CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?(?:[.:)\s]|$)")
+# "(B)", "B", "B.", "B)", "B:" -- but not the "I" of "I think".
+_CHOICE = re.compile(r"^(?:\(\s*([A-J])\s*\)|([A-J])(?:[.:)]|$))")
 
 
 def strip_thinking(text: str) -> str:
@@ -99,7 +100,7 @@ def choice_letter(text: str) -> str | None:
         candidate = re.sub(r"\\text\{([^}]*)\}", r"\1", candidate).strip().strip("*$ ")
         match = _CHOICE.match(candidate)
         if match:
-            return match.group(1)
+            return match.group(1) or match.group(2)
     return None
 
 

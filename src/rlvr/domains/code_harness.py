@@ -11,6 +11,7 @@ Styles:
 - call: exec the program, then evaluate `expr` and compare with `expected` (CRUXEval).
 """
 
+import builtins
 import json
 import os
 import signal
@@ -19,6 +20,8 @@ import time
 
 import _rlvr_guard
 
+# `python -S` skips the site module, which is what defines exit()/quit(); programs use them.
+builtins.exit = builtins.quit = sys.exit
 NONCE = sys.stdin.readline().strip()
 OUT_FD = os.dup(1)  # the result goes here even if the program replaces sys.stdout
 SPEC = json.load(open(os.path.join(os.path.dirname(__file__), "spec.json")))
@@ -110,7 +113,7 @@ def run_stdio_case(code, stdin_text):
         os.dup2(write_fd, 1)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
-        sys.stdin = open(0, "r", closefd=False)
+        sys.stdin = open(0, closefd=False)
         sys.stdout = open(1, "w", closefd=False)
         _rlvr_guard.maybe_install()
         status = 0

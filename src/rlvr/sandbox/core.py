@@ -204,9 +204,12 @@ def run_python(
             work.mkdir()
             token = uuid.uuid4().hex
             cwd = str(work)
-            env = {"PATH": "/usr/bin:/bin", "HOME": cwd, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "RLVR_GUARD": "1", "RLVR_SANDBOX_TOKEN": token}
+            env = {"PATH": "/usr/bin:/bin", "HOME": cwd, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+                   "RLVR_GUARD": "1", "RLVR_SANDBOX_TOKEN": token}
             nproc = limits.max_procs + _own_process_count()
-        target = [f"{code_path}/{entry}"] if trusted_entry else [f"{code_path}/_rlvr_prelude.py", f"{code_path}/{entry}"]
+        target = [f"{code_path}/{entry}"]
+        if not trusted_entry:
+            target.insert(0, f"{code_path}/_rlvr_prelude.py")
         # -S: no site-packages (the program gets the standard library only); -B: no .pyc.
         cmd = [*prefix, exe, "-S", "-B", *target, *args]
         return _execute(cmd, host_dir, limits, nproc, cwd, env, token, kind)

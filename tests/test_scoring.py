@@ -1,0 +1,47 @@
+import pytest
+
+from rlvr.adapters import compute_score, rlvr_reward
+from rlvr.problems import Problem
+from rlvr.scoring import Scorer, score, score_batch
+
+
+def test_library_api():
+    p = Problem(id="p", domain="math", prompt="q", answer="\\frac{1}{2}")
+    assert score(p, "\\boxed{0.5}").correct
+    assert [s.correct for s in score_batch([p, p], ["\\boxed{0.5}", "\\boxed{1}"])] == [True, False]
+    with pytest.raises(ValueError):
+        score_batch([p], [])
+
+
+def test_hard_time_limit_kills_a_stuck_verifier_and_keeps_the_others():
+    slow = Problem(id="s", domain="code", prompt="q", tests={"style": "asserts", "code": ["assert True"], "wall_s": 30})
+    fast = Problem(id="f", domain="math", prompt="q", answer="3")
+    with Scorer(workers=2, timeout_s=1.0) as scorer:
+        scores = scorer.score_many([(slow, "```python\nwhile True:\n    pass\n```"), (fast, "\\boxed{3}")] * 2)
+    assert [s.reason for s in scores[0::2]] == ["verifier timed out"] * 2
+    assert [s.correct for s in scores[1::2]] == [True, True]
+
+
+def test_bad_ground_truth_is_flagged_as_an_error_not_a_crash():
+    bad = Problem(id="gt1", domain="math", prompt="q", answer=None)
+    s = score(bad, "\\boxed{1}")
+    assert s.error and "gt1" in s.reason
+
+
+def test_trl_reward_function():
+    rewards = rlvr_reward(
+        prompts=["1+1?", "Pick"],
+        completions=["\\boxed{2}", [{"role": "assistant", "content": "Answer: A"}]],
+        domain=["math", "science"],
+        answer=["2", "B"],
+    )
+    assert rewards == [1.0, 0.0]
+    with pytest.raises(ValueError, match="domain"):
+        rlvr_reward(prompts=["q"], completions=["x"], answer=["1"])
+
+
+def test_verl_compute_score():
+    assert compute_score("math__aime", "<think>..</think>\\boxed{17}", "17") == 1.0
+    assert compute_score("stem__gpqa", "Answer: (C)", "D") == 0.0
+    truth = '{"inputs": ["2\\n"], "outputs": ["4\\n"]}'
+    assert compute_score("codegen__taco", "```python\nprint(int(input()) * 2)\n```", truth) == 1.0

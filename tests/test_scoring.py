@@ -45,3 +45,12 @@ def test_verl_compute_score():
     assert compute_score("stem__gpqa", "Answer: (C)", "D") == 0.0
     truth = '{"inputs": ["2\\n"], "outputs": ["4\\n"]}'
     assert compute_score("codegen__taco", "```python\nprint(int(input()) * 2)\n```", truth) == 1.0
+
+
+def test_a_chunk_that_times_out_is_rescored_item_by_item():
+    problems = [Problem(id=str(i), domain="math", prompt="q", answer=str(i)) for i in range(64)]
+    pairs = [(p, f"\\boxed{{{p.id if i % 3 else -1}}}") for i, p in enumerate(problems)]
+    with Scorer(workers=2) as scorer:
+        scorer.chunk_limit = lambda n: 0.001  # every chunk "times out"
+        scores = scorer.score_many(pairs)
+    assert [s.correct for s in scores] == [bool(i % 3) for i in range(64)]

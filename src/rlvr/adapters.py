@@ -29,7 +29,7 @@ def _text(completion: Any) -> str:
 def rlvr_reward(prompts: list[Any], completions: list[Any], **columns: Any) -> list[float]:
     """TRL-style reward function: one float per completion.
 
-    >>> rlvr_reward(prompts=["1+1?"], completions=["\\\\boxed{2}"], domain=["math"], answer=["2"])  # doctest: +SKIP
+    >>> rlvr_reward(prompts=["1+1?"], completions=["\\\\boxed{2}"], domain=["math"], answer=["2"])
     [1.0]
     """
     problems = []

@@ -5,8 +5,8 @@ prose ("The answer is 4 obviously" earns ~0.08 on basic_arithmetic). rlvr theref
 the final answer first (<answer> tag, \\boxed{}, or an "Answer:" line; prose without one of
 these has no answer and scores 0) and hands only that to the scorer. Install with `pip install 'rlvr[reasoning-gym]'`.
 
->>> problems = reasoning_gym_problems("basic_arithmetic", size=2, seed=1)  # doctest: +SKIP
->>> score(problems[0], "<answer>-4</answer>").reward  # doctest: +SKIP
+>>> problems = reasoning_gym_problems("basic_arithmetic", size=2, seed=1)
+>>> score_reasoning_gym(problems[0], "<answer>-4</answer>").reward
 1.0
 """
 

@@ -22,7 +22,8 @@ from rlvr.scoring import Scorer
 PAIRS = [
     (r"\frac{1}{2}", "0.5"), (r"1-\frac{1}{e}", r"1+\frac{1}{e}"), (r"\{1,2,3\}", r"\{3,2,1\}"),
     (r"y=2x+1", r"2x-y+1=0"), (r"4\sqrt{2}", r"\sqrt{32}"), ("x^2+2x+1", "(x+1)^2"), (r"(1,2]", r"(1,2]"),
-    (r"\frac{\pi}{3}", "60"), ("12", "12.0"), (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix}1&2\\3&4\end{pmatrix}"),
+    (r"\frac{\pi}{3}", "60"), ("12", "12.0"),
+    (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix}1&2\\3&4\end{pmatrix}"),
 ]
 
 

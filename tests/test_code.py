@@ -69,3 +69,13 @@ def test_no_code_block_and_bad_tests():
         verify(code({"style": "function", "code": "x"}), ADD)
     with pytest.raises(GroundTruthError, match="style"):
         verify(code({"style": "weird"}), ADD)
+
+
+@pytest.mark.parametrize("tests, program, correct", [
+    (FUNCTION, ADD, True),
+    (STDIO, "```python\na, b = map(int, input().split())\nprint(a + b)\n```", True),
+    (STDIO, "```python\nimport os\nos.system('echo 3')\n```", False),
+    (FUNCTION, "```python\nimport os\nos._exit(0)\n```", False),
+])
+def test_code_verifier_under_the_fallback_sandbox(fallback_sandbox, tests, program, correct):
+    assert verify(code(tests), program).correct is correct

@@ -54,3 +54,22 @@ def test_a_chunk_that_times_out_is_rescored_item_by_item():
         scorer.chunk_limit = lambda n: 0.001  # every chunk "times out"
         scores = scorer.score_many(pairs)
     assert [s.correct for s in scores] == [bool(i % 3) for i in range(64)]
+
+
+def test_score_records_streams_with_a_bounded_window(scorer):
+    from itertools import count, islice
+
+    from rlvr.problems import Record
+    from rlvr.scoring import score_records
+
+    consumed = []
+
+    def endless():
+        for i in count():
+            consumed.append(i)
+            yield Record(f"gen:{i}", {"id": str(i), "domain": "math", "prompt": "q", "answer": "1", "completion": "\\boxed{1}"})
+
+    first = list(islice(score_records(endless(), scorer, window=4), 3))
+    assert [r.where for r in first] == ["gen:0", "gen:1", "gen:2"]
+    assert all(r.scores[0].correct for r in first)
+    assert len(consumed) <= 3 + 4 + 1  # never read far ahead of what was yielded

@@ -35,10 +35,10 @@ def _output_row(item: ScoredRecord) -> dict:
     return row
 
 
-def run_scoring(inputs: list[Path], output: Path, workers: int) -> tuple[dict, int, list[ScoredRecord]]:
-    """Score every input file into `output`; returns (per-domain stats, bad lines, scored items)."""
+def run_scoring(inputs: list[Path], output: Path, workers: int) -> tuple[dict, int]:
+    """Score every input file into `output`, streaming; returns (per-domain stats, bad lines)."""
     stats: dict[str, dict[str, float]] = defaultdict(lambda: {"items": 0, "reward": 0.0, "correct": 0, "errors": 0})
-    bad, kept = 0, []
+    bad = 0
     total = sum(_count_lines(p) or 0 for p in inputs)
     output.parent.mkdir(parents=True, exist_ok=True)
     columns = [TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
@@ -56,14 +56,13 @@ def run_scoring(inputs: list[Path], output: Path, workers: int) -> tuple[dict, i
                     bad += 1
                     console.print(f"[red]error[/red] {item.where}: {item.error}")
                 out.write(json.dumps(_output_row(item), ensure_ascii=False) + "\n")
-                kept.append(ScoredRecord(item.where, None, item.domain, item.scores))
                 s = stats[item.domain]
                 for sc in item.scores:
                     s["items"] += 1
                     s["reward"] += sc.reward
                     s["correct"] += sc.correct
                     s["errors"] += sc.error
-    return dict(stats), bad, kept
+    return dict(stats), bad
 
 
 def print_summary(stats: dict) -> None:
@@ -93,7 +92,7 @@ def score(
         if not path.exists():
             console.print(f"[red]error:[/red] {path} does not exist")
             raise typer.Exit(2)
-    stats, bad, _ = run_scoring(inputs, output, workers)
+    stats, bad = run_scoring(inputs, output, workers)
     print_summary(stats)
     console.print(f"wrote {output}")
     if bad:
@@ -117,7 +116,7 @@ def demo(
     checks the verifiers agree and exits non-zero if any does not.
     """
     files = example_files()
-    stats, bad, _ = run_scoring(files, output, workers)
+    stats, bad = run_scoring(files, output, workers)
     print_summary(stats)
     mismatches = _check_expectations(output)
     for line in mismatches:

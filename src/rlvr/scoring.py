@@ -35,6 +35,13 @@ CHUNK_ALLOWANCE_S = 2.0  # extra seconds a chunk gets per item on top of one ite
 WORKER_MEMORY_MB = 4096
 
 
+def _mp_context() -> multiprocessing.context.BaseContext:
+    """fork where the OS has it: workers start fast and user scripts need no `__main__` guard
+    (forkserver/spawn re-import the main script). RLVR_MP_CONTEXT overrides it."""
+    default = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(os.environ.get("RLVR_MP_CONTEXT", default))
+
+
 def _init_worker() -> None:
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     limit = WORKER_MEMORY_MB * 2**20
@@ -65,6 +72,12 @@ def _worker_task(problem: dict, completion: str) -> dict:
     return score_in_process(problem, completion).model_dump()
 
 
+def _worker_cluster(problem: dict, answers: list) -> list[int]:
+    from rlvr.eval.answers import cluster_answers
+
+    return cluster_answers(problem, answers)
+
+
 def _worker_chunk(items: list[tuple[dict, str]]) -> list[dict]:
     return [score_in_process(p, c).model_dump() for p, c in items]
 
@@ -81,9 +94,7 @@ class Scorer:
     def __init__(self, workers: int | None = None, timeout_s: float | None = None):
         self.workers = workers or os.cpu_count() or 1
         self.timeout_s = timeout_s
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["rlvr.scoring", "rlvr.domains.math"])
-        self._pool = ProcessPool(max_workers=self.workers, initializer=_init_worker, context=context)
+        self._pool = ProcessPool(max_workers=self.workers, initializer=_init_worker, context=_mp_context())
 
     def submit(self, problem: Problem, completion: str) -> Future:
         limit = self.timeout_s or TIMEOUT_S.get(problem.domain, DEFAULT_TIMEOUT_S)
@@ -120,6 +131,18 @@ class Scorer:
                 retry = {i: self.submit(*pairs[i]) for i in chunk}
                 results.update({i: self.result(f) for i, f in retry.items()})
         return [results[i] for i in range(len(pairs))]
+
+    def cluster(self, problem: Problem, answers: list) -> list[int]:
+        """Cluster ids of extracted answers by the domain's equivalence (for maj@k, Borda).
+        If that times out, answers are grouped by their normalized text instead."""
+        from rlvr.eval.answers import cluster_answers
+
+        future = self._pool.schedule(_worker_cluster, args=({"domain": problem.domain}, answers),
+                                     timeout=DEFAULT_TIMEOUT_S + 0.5 * len(answers))
+        try:
+            return future.result()
+        except (FutureTimeout, ProcessExpired):
+            return cluster_answers({"domain": "exact"}, answers)
 
     def chunk_limit(self, n_items: int) -> float:
         return (self.timeout_s or DEFAULT_TIMEOUT_S) + CHUNK_ALLOWANCE_S * n_items

@@ -1,0 +1,75 @@
+"""From scored samples to metrics.json: per problem, then per task, per domain and overall.
+
+Averaging is labeled: `overall` is the *micro* average over problems; `overall_macro` is the
+*macro* average over tasks (each task weighs the same). Keys use the requested values of k:
+`pass@1`, `pass@4`, `maj@4`, `avg@n` (mean correctness over all n samples), `bon_verifier`
+(best-of-n by reward), `bon_certainty` (best-of-n by self-certainty with Borda voting, when the
+sampler recorded certainty), and `pass@K_ci` = [low, high] bootstrap 95% intervals.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from rlvr.eval.metrics import borda_pick, bootstrap_ci, maj_at_k, pass_at_k
+
+
+def problem_metrics(samples: list[dict[str, Any]], ks: list[int], borda_power: float = 0.5) -> dict[str, float]:
+    """Metrics of one problem from its n samples (ordered by `sample`)."""
+    samples = sorted(samples, key=lambda s: s["sample"])
+    n = len(samples)
+    correct = [bool(s["correct"]) for s in samples]
+    clusters = [int(s.get("cluster", -1)) for s in samples]
+    c = sum(correct)
+    out: dict[str, float] = {"n": n, "c": c, "avg@n": c / n}
+    for k in ks:
+        out[f"pass@{k}"] = pass_at_k(n, c, k)
+        out[f"maj@{k}"] = maj_at_k(clusters, correct, k)
+    rewards = [float(s["reward"]) for s in samples]
+    out["bon_verifier"] = float(correct[int(np.argmax(rewards))])
+    certainty = [s.get("self_certainty") for s in samples]
+    if all(x is not None for x in certainty):
+        pick = borda_pick(certainty, clusters, borda_power)
+        out["bon_certainty"] = float(pick >= 0 and correct[pick])
+    return out
+
+
+def _mean_of(rows: list[dict[str, float]], ks: list[int], with_ci: bool) -> dict[str, Any]:
+    keys = [k for k in rows[0] if k not in ("n", "c")]
+    out: dict[str, Any] = {"problems": len(rows)}
+    for key in keys:
+        values = [r[key] for r in rows if key in r]
+        if values:
+            out[key] = float(np.mean(values))
+    if with_ci:
+        for k in ks:
+            out[f"pass@{k}_ci"] = list(bootstrap_ci([r[f"pass@{k}"] for r in rows]))
+    return out
+
+
+def aggregate(per_problem: Iterable[tuple[str, str, dict[str, float]]], ks: list[int], n: int) -> dict[str, Any]:
+    """per_problem: (domain, task, metrics) triples -> the metrics.json object."""
+    rows = list(per_problem)
+    if not rows:
+        raise ValueError("no complete problems to aggregate")
+    by_domain: dict[str, list] = defaultdict(list)
+    by_task: dict[str, list] = defaultdict(list)
+    for domain, task, metrics in rows:
+        by_domain[domain].append(metrics)
+        by_task[task].append(metrics)
+    tasks = {t: _mean_of(m, ks, with_ci=True) for t, m in sorted(by_task.items())}
+    macro_keys = [k for k in tasks[next(iter(tasks))] if k != "problems" and not k.endswith("_ci")]
+    overall_macro = {key: float(np.mean([t[key] for t in tasks.values() if key in t])) for key in macro_keys}
+    overall_macro["tasks"] = len(tasks)
+    return {
+        "n": n,
+        "k": ks,
+        "overall": {"averaging": "micro over problems", **_mean_of([m for _, _, m in rows], ks, with_ci=True)},
+        "overall_macro": {"averaging": "macro over tasks", **overall_macro},
+        "by_domain": {d: _mean_of(m, ks, with_ci=True) for d, m in sorted(by_domain.items())},
+        "by_task": tasks,
+    }

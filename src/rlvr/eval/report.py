@@ -1,0 +1,69 @@
+"""report.md and the pass@k plot of an evaluation run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot_pass_at_k(metrics: dict[str, Any], path: Path) -> None:
+    """pass@k against k (log2 axis), one line per domain and overall, with 95% CI bands."""
+    ks = metrics["k"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    series = {**metrics["by_domain"], "overall": metrics["overall"]}
+    for name, m in series.items():
+        ys = [m[f"pass@{k}"] for k in ks]
+        lo = [m[f"pass@{k}_ci"][0] for k in ks]
+        hi = [m[f"pass@{k}_ci"][1] for k in ks]
+        style = {"color": "black", "linewidth": 2.2} if name == "overall" else {}
+        line = ax.plot(ks, ys, marker="o", label=f"{name} ({m['problems']})", **style)[0]
+        ax.fill_between(ks, lo, hi, alpha=0.15, color=line.get_color())
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("k (samples)")
+    ax.set_ylabel("pass@k")
+    ax.set_title(f"pass@k, n = {metrics['n']} samples per problem (95% bootstrap CI)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _row(name: str, m: dict[str, Any], ks: list[int]) -> str:
+    cells = [name, str(m.get("problems", m.get("tasks", "")))]
+    for k in ks:
+        ci = m.get(f"pass@{k}_ci")
+        cells.append(f"{m[f'pass@{k}']:.3f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""))
+    cells += [f"{m[f'maj@{k}']:.3f}" for k in ks]
+    cells.append(f"{m['avg@n']:.3f}")
+    cells.append(f"{m['bon_verifier']:.3f}")
+    cells.append(f"{m['bon_certainty']:.3f}" if "bon_certainty" in m else "-")
+    return "| " + " | ".join(cells) + " |"
+
+
+def write_report(metrics: dict[str, Any], run_dir: Path, title: str = "rlvr eval") -> Path:
+    """Write report.md and pass_at_k.png into run_dir; returns the report path."""
+    ks = metrics["k"]
+    plot_pass_at_k(metrics, run_dir / "pass_at_k.png")
+    header = ["", "problems", *[f"pass@{k} [95% CI]" for k in ks], *[f"maj@{k}" for k in ks],
+              "avg@n", "best-of-n (verifier)", "best-of-n (certainty)"]
+    table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [f"# {title}", "", f"n = {metrics['n']} samples per problem; k = {ks}.", "",
+             "## Overall", "", *table,
+             _row("overall (micro over problems)", metrics["overall"], ks),
+             _row("overall (macro over tasks)", metrics["overall_macro"], ks),
+             "", "## By domain", "", *table]
+    lines += [_row(d, m, ks) for d, m in metrics["by_domain"].items()]
+    lines += ["", "## By task", "", *table]
+    lines += [_row(t, m, ks) for t, m in metrics["by_task"].items()]
+    lines += ["", "![pass@k](pass_at_k.png)", ""]
+    path = run_dir / "report.md"
+    path.write_text("\n".join(lines))
+    return path

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rlvr.eval.metrics import borda_pick, bootstrap_ci, maj_at_k, pass_at_k
+from rlvr.eval.metrics import bootstrap_ci, borda_pick, maj_at_k, pass_at_k
 
 
 def problem_metrics(samples: list[dict[str, Any]], ks: list[int], borda_power: float = 0.5) -> dict[str, float]:

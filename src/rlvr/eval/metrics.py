@@ -104,7 +104,9 @@ def borda_pick(certainty: Sequence[float], clusters: Sequence[int], power: float
     return best_member[top]
 
 
-def bootstrap_ci(values: Sequence[float], n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], n_boot: int = 1000, alpha: float = 0.05, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of per-problem values (resampling problems).
 
     >>> bootstrap_ci([1.0, 1.0, 1.0])

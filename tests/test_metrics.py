@@ -1,0 +1,81 @@
+from math import comb
+
+import numpy as np
+import pytest
+
+from rlvr.eval.aggregate import aggregate, problem_metrics
+from rlvr.eval.metrics import bootstrap_ci, borda_pick, maj_at_k, majority_pick, pass_at_k, self_certainty
+
+
+@pytest.mark.parametrize("n, c, k", [(16, 3, 1), (16, 3, 4), (16, 3, 14), (16, 0, 4), (16, 16, 4), (10, 5, 5), (200, 7, 100)])
+def test_pass_at_k_equals_the_combinatorial_form(n, c, k):
+    expected = 1 - comb(n - c, k) / comb(n, k)
+    assert pass_at_k(n, c, k) == pytest.approx(expected, abs=1e-12)
+
+
+def test_pass_at_k_hand_cases_and_errors():
+    assert pass_at_k(4, 2, 1) == 0.5
+    assert pass_at_k(4, 2, 2) == pytest.approx(1 - 1 / 6)  # C(2,2)/C(4,2)
+    assert pass_at_k(4, 2, 3) == 1.0  # n - c < k
+    with pytest.raises(ValueError):
+        pass_at_k(4, 2, 5)
+    with pytest.raises(ValueError):
+        pass_at_k(4, 5, 1)
+
+
+def test_majority_and_tie_rule():
+    assert majority_pick([2, 1, 1, 2, 3]) == 0  # clusters 2 and 1 tie at 2: the first seen (2) wins
+    assert majority_pick([-1, 4, -1]) == 1
+    assert majority_pick([-1, -1]) == -1
+    assert maj_at_k([0, 1, 1, 1], [True, False, False, False], 4) == 0.0
+    assert maj_at_k([0, 1, 1, 1], [False, True, True, True], 4) == 1.0
+    # k=2: blocks [0,1] (tie -> 0, right) and [1,1] (1, wrong)
+    assert maj_at_k([0, 1, 1, 1], [True, False, False, False], 2) == 0.5
+
+
+def test_self_certainty_matches_the_kl_definition():
+    logits = np.array([2.0, 0.5, -1.0, 0.0])
+    logp = logits - np.log(np.exp(logits).sum())
+    kl = float(-(logp.mean()) - np.log(4))  # KL(U || p) = -(1/V) sum log p - log V
+    lse = float(np.log(np.exp(logits).sum()))
+    assert self_certainty(lse, float(logits.mean()), 4) == pytest.approx(kl)
+
+
+def test_borda_voting_by_hand():
+    # certainty ranks: s3 (0.9) > s0 (0.8) > s1 (0.5) > s2 (0.1); N = 4
+    certainty, clusters = [0.8, 0.5, 0.1, 0.9], [0, 1, 1, 0]
+    # p=0.5: cluster 0 gets 4^.5 + 3^.5 = 3.73; cluster 1 gets 2^.5 + 1 = 2.41 -> s3
+    assert borda_pick(certainty, clusters, 0.5) == 3
+    # p=0 is plain majority: 2 vs 2, tie -> the cluster of the most certain sample
+    assert borda_pick(certainty, clusters, 0.0) == 3
+    assert borda_pick([0.9, 0.1, 0.2], [0, 1, 1], 0.5) == 2  # two mid votes beat one top vote
+
+
+def test_bootstrap_interval_contains_the_mean_and_shrinks():
+    rng = np.random.default_rng(0)
+    small = rng.random(20)
+    large = rng.random(2000)
+    lo, hi = bootstrap_ci(small)
+    assert lo <= small.mean() <= hi
+    lo2, hi2 = bootstrap_ci(large)
+    assert hi2 - lo2 < hi - lo
+
+
+def _rows(correct, clusters, certainty=None):
+    return [{"sample": i, "correct": c, "reward": float(c), "cluster": cl,
+             "self_certainty": None if certainty is None else certainty[i]}
+            for i, (c, cl) in enumerate(zip(correct, clusters))]
+
+
+def test_problem_metrics_and_aggregation_labels():
+    a = problem_metrics(_rows([True, False, False, False], [0, 1, 1, 1], [0.9, 0.1, 0.2, 0.3]), [1, 4])
+    assert (a["pass@1"], a["pass@4"], a["avg@n"], a["maj@4"], a["bon_verifier"]) == (0.25, 1.0, 0.25, 0.0, 1.0)
+    assert a["bon_certainty"] == 0.0  # 3 weak votes for the wrong answer beat the single top vote
+    b = problem_metrics(_rows([True] * 4, [0] * 4), [1, 4])
+    assert "bon_certainty" not in b  # no certainty recorded: not reported
+    m = aggregate([("math", "t1", a), ("math", "t1", b), ("code", "t2", b)], [1, 4], n=4)
+    assert m["overall"]["averaging"] == "micro over problems" and m["overall_macro"]["averaging"] == "macro over tasks"
+    assert m["overall"]["pass@1"] == pytest.approx((0.25 + 1 + 1) / 3)
+    assert m["overall_macro"]["pass@1"] == pytest.approx(((0.25 + 1) / 2 + 1) / 2)
+    assert m["by_domain"]["math"]["problems"] == 2 and m["by_task"]["t2"]["pass@4"] == 1.0
+    assert len(m["overall"]["pass@4_ci"]) == 2

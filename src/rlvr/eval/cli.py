@@ -73,7 +73,7 @@ class LiveProgress:
 
 def eval_command(
     model: str = typer.Option(None, "--model", help="Local Hugging Face model dir, or http(s)://server URL."),
-    completions: Path = typer.Option(None, "--completions", help="Score completions made elsewhere (rlvr score lines)."),
+    completions: Path = typer.Option(None, "--completions", help="Score completions made elsewhere."),
     data: Path = typer.Option(None, "--data", help="Problems file (JSONL/Parquet)."),
     fmt: str = typer.Option(None, "--format", help="Public format of --data (math, gpqa, mbpp, livecodebench, ...)."),
     suite: str = typer.Option(None, "--suite", help="Built-in suite: synthetic, synthetic-l1..l3, humaneval, ..."),

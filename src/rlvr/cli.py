@@ -144,6 +144,26 @@ from rlvr.eval.cli import eval_command  # noqa: E402
 app.command("eval")(eval_command)
 
 
+@app.command()
+def serve(
+    model: Path = typer.Option(..., "--model", help="Local Hugging Face model directory."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port", help="0 picks a free port (printed)."),
+) -> None:
+    """A minimal OpenAI-compatible server over the torch sampler (tests, small models)."""
+    from http.server import ThreadingHTTPServer
+
+    from rlvr.sampling.serve import make_handler
+    from rlvr.sampling.torch_backend import TorchSampler
+
+    if not model.exists():
+        console.print(f"[red]error:[/red] model path {model} does not exist")
+        raise typer.Exit(2)
+    server = ThreadingHTTPServer((host, port), make_handler(TorchSampler.from_pretrained(model), str(model)))
+    print(f"listening on {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
 def main() -> None:
     app()
 

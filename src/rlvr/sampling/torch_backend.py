@@ -72,10 +72,10 @@ def nucleus(z: torch.Tensor, top_p: float, candidates: int = 64) -> torch.Tensor
 
 
 class TorchSampler:
-    """Sampler over a transformers model and tokenizer.
+    """Sampler over a transformers model and tokenizer. Usage (tests/test_sampling.py runs it)::
 
-    >>> sampler = TorchSampler.from_pretrained("path/to/model")  # doctest: +SKIP
-    >>> sampler.sample(["What is 2+2?"], SamplingParams(n=4, max_new_tokens=64))  # doctest: +SKIP
+        sampler = TorchSampler.from_pretrained("path/to/model")
+        groups = sampler.sample(["What is 2+2?"], SamplingParams(n=4, max_new_tokens=64))
     """
 
     def __init__(self, model, tokenizer, batch_size: int = 64, thinking: Thinking = Thinking()):

@@ -34,13 +34,15 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 2048):
                                    additional_special_tokens=["<|im_start|>", "<think>", "</think>"])
 
 
-def build_model(tokenizer, hidden: int = 64, layers: int = 2, heads: int = 4, seed: int = 0, **config):
-    """A randomly initialised Qwen2 model sized for `tokenizer`."""
+def build_model(tokenizer, hidden: int = 64, layers: int = 2, heads: int = 4, seed: int = 0,
+                vocab_size: int | None = None, **config):
+    """A randomly initialised Qwen2 model sized for `tokenizer` (or a larger `vocab_size`, e.g.
+    Qwen2's 151,936, to measure a real model's output-layer cost; extra ids decode to nothing)."""
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(seed)
-    cfg = Qwen2Config(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 3,
+    cfg = Qwen2Config(vocab_size=vocab_size or len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 3,
                       num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
                       max_position_embeddings=2048, tie_word_embeddings=True,
                       eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **config)

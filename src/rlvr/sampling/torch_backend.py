@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from rlvr.sampling.base import Prompt, Sample, SamplingParams
+from rlvr.sampling.kv_cache import growing_cache
 from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, Thinking, render
 
 
@@ -171,14 +172,12 @@ class TorchSampler:
         return results
 
     def _prefill(self, prompts: list[list[int]], n: int):
-        from transformers import DynamicCache
-
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         width = max(len(p) for p in prompts)
         input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        last, cache = self._forward(DynamicCache(), input_ids=input_ids, attention_mask=mask, position_ids=positions)
+        last, cache = self._forward(growing_cache(), input_ids=input_ids, attention_mask=mask, position_ids=positions)
         cache.batch_repeat_interleave(n)  # one prefill per prompt, shared by its n samples
         return (last.repeat_interleave(n, 0), cache, mask.repeat_interleave(n, 0),
                 positions[:, -1:].repeat_interleave(n, 0) + 1)

@@ -1,0 +1,88 @@
+"""A KV cache that grows in place instead of by concatenation.
+
+transformers' DynamicLayer appends each step's keys/values with torch.cat, copying the whole
+cache every step (O(L^2) bytes over a generation, a large share of CPU decode time at batch 64).
+GrowingLayer keeps a buffer with spare capacity (doubled when full) and writes each step into
+it; attention reads a view of the filled part. Row selection and repetition (used to drop
+finished samples and to share a prompt's prefill across its n samples) act on the buffer.
+
+Built on transformers' Cache "layers" API (5.x). `growing_cache()` falls back to a plain
+DynamicCache where that API is absent.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def growing_cache():
+    from transformers import DynamicCache
+
+    try:
+        from transformers.cache_utils import DynamicLayer
+    except ImportError:
+        return DynamicCache()
+    cache = DynamicCache()
+    if getattr(cache, "layer_class_to_replicate", None) is not DynamicLayer or cache.layers:
+        return cache
+    cache.layer_class_to_replicate = _growing_layer_class(DynamicLayer)
+    return cache
+
+
+def _growing_layer_class(base):
+    class GrowingLayer(base):
+        """DynamicLayer with an in-place, amortized-doubling buffer."""
+
+        _k = _v = None
+        _len = 0
+
+        def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            start, end = self._len, self._len + key_states.shape[-2]
+            if self._k is None or end > self._k.shape[-2]:
+                capacity = max(end + 64, 2 * (0 if self._k is None else self._k.shape[-2]))
+                self._k = self._grow(self._k, key_states, capacity)
+                self._v = self._grow(self._v, value_states, capacity)
+            self._k[..., start:end, :] = key_states
+            self._v[..., start:end, :] = value_states
+            self._len = end
+            self._views()
+            return self.keys, self.values
+
+        def _grow(self, old, new_states, capacity):
+            shape = (*new_states.shape[:-2], capacity, new_states.shape[-1])
+            buffer = new_states.new_empty(shape)
+            if old is not None:
+                buffer[..., : self._len, :] = old[..., : self._len, :]
+            return buffer
+
+        def _views(self):
+            self.keys = self._k[..., : self._len, :]
+            self.values = self._v[..., : self._len, :]
+
+        def get_seq_length(self) -> int:
+            return self._len
+
+        def batch_repeat_interleave(self, repeats: int) -> None:
+            if self._len:
+                self._k = self._k.repeat_interleave(repeats, dim=0)
+                self._v = self._v.repeat_interleave(repeats, dim=0)
+                self._views()
+
+        def batch_select_indices(self, indices: torch.Tensor) -> None:
+            if self._len:
+                self._k, self._v = self._k[indices], self._v[indices]
+                self._views()
+
+        def crop(self, tokens_to_remove: int) -> None:
+            if tokens_to_remove < 0 and self._len:
+                self._len = max(0, self._len + tokens_to_remove)
+                self._views()
+
+        def reset(self) -> None:
+            self._k = self._v = None
+            self._len = 0
+            super().reset()
+
+    return GrowingLayer

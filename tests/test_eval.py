@@ -98,3 +98,36 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, args, message):
 def test_k_larger_than_n_raises_in_the_library(tmp_path):
     with pytest.raises(EvalError, match="between 1 and n"):
         evaluate_completions(load_completion_groups(completions_file(tmp_path)), tmp_path / "r", [5], workers=1)
+
+
+def test_ctrl_c_keeps_whole_problems_and_a_rerun_completes(tmp_path, tiny_model_dir):
+    import os
+    import signal
+    import time
+
+    data = tmp_path / "p.jsonl"
+    data.write_text("\n".join(json.dumps({"id": f"p{i}", "domain": "math", "prompt": f"{i}+1?", "answer": str(i + 1)})
+                              for i in range(40)))
+    out = tmp_path / "run"
+    cmd = [*RLVR, "eval", "--model", str(tiny_model_dir), "--data", str(data), "--n", "4", "--k", "1,4",
+           "--max-new-tokens", "24", "--batch-size", "8", "-o", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    samples = out / "samples.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not samples.exists() or samples.stat().st_size == 0):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # like Ctrl-C in a terminal: the whole process group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    rows = [json.loads(x) for x in samples.read_text().splitlines()]  # every line is whole JSON
+    per_problem = {}
+    for r in rows:
+        per_problem.setdefault(r["problem_id"], []).append(r)
+    assert 0 < len(per_problem) < 40
+    assert all(len(v) == 4 for v in per_problem.values())  # only whole problems
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    final = [json.loads(x) for x in samples.read_text().splitlines()]
+    assert len(final) == 160 and len({r["problem_id"] for r in final}) == 40
+    assert final[: len(rows)] == rows  # the first run's problems were kept, not redone
+    assert not any(r["error"] for r in final)  # no item was recorded as failed by the interrupt

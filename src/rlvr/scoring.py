@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -43,6 +44,9 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 
 
 def _init_worker() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: only the parent should react (it
+    # finishes what is scored and exits cleanly); a worker killed mid-item would record a failure.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     limit = WORKER_MEMORY_MB * 2**20
     try:

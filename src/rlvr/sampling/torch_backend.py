@@ -186,7 +186,8 @@ class TorchSampler:
         n, steps = params.n, params.max_new_tokens
         logits, cache, mask, next_pos = self._prefill(prompts, n)
         rows = len(prompts) * n
-        live = torch.arange(rows, device=self.device)  # batch position -> row
+        batch_rows = torch.arange(rows, device=self.device)  # batch position -> row
+        active = torch.ones(rows, dtype=torch.bool, device=self.device)  # per batch position
         tokens = torch.full((rows, steps), -1, dtype=torch.long, device=self.device)  # [rows, steps]
         logprobs = torch.zeros(rows, steps, device=self.device)
         certainty = torch.zeros(rows, device=self.device)
@@ -195,22 +196,28 @@ class TorchSampler:
         window = max((len(x) for x in params.stop), default=0) + 4
         for step in range(steps):
             picked, lps, cert = pick_tokens(logits, params, generator)
-            tokens[live, step], logprobs[live, step] = picked, lps
-            certainty[live] += cert
+            live = batch_rows[active]
+            tokens[live, step], logprobs[live, step] = picked[active], lps[active]
+            certainty[live] += cert[active]
             lengths[live] += 1
-            done = torch.isin(picked, eos)
+            done = torch.isin(picked, eos) & active
             if params.stop:  # per-row text check only when stop strings are asked for
-                for b, row in enumerate(live.tolist()):
+                for b in active.nonzero()[:, 0].tolist():
+                    row = int(batch_rows[b])
                     if not done[b] and self._hit_stop(tokens[row, max(0, step + 1 - window) : step + 1].tolist(),
                                                       params.stop):
                         done[b] = True
-            if step + 1 == steps or bool(done.all()):
+            active &= ~done
+            if step + 1 == steps or not bool(active.any()):
                 break
-            if bool(done.any()):  # drop finished rows from the batch and the cache
-                index = (~done).nonzero()[:, 0]
+            # Finished rows leave the batch (and the cache) once they are an eighth of it: each
+            # removal copies the whole cache, so single stragglers ride along until then.
+            if int((~active).sum()) * 8 >= len(active):
+                index = active.nonzero()[:, 0]
                 cache.batch_select_indices(index)
-                mask, next_pos, picked, live = mask[index], next_pos[index], picked[index], live[index]
-            mask = torch.cat([mask, mask.new_ones(len(live), 1)], dim=1)
+                mask, next_pos, picked = mask[index], next_pos[index], picked[index]
+                batch_rows, active = batch_rows[index], active[index]
+            mask = torch.cat([mask, mask.new_ones(len(batch_rows), 1)], dim=1)
             logits, cache = self._forward(cache, input_ids=picked[:, None], attention_mask=mask, position_ids=next_pos)
             next_pos = next_pos + 1
         samples = []

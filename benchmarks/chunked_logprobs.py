@@ -76,7 +76,8 @@ def main() -> None:
         diffs = {key: max((abs(a - b) for a, b in zip(naive[key], chunked[key])), default=0.0)
                  for key in ("logp", "entropy", "grad")}
         diff = max(diffs.values())
-        print(f"{'forward+backward' if backward else 'forward':<18} {naive['peak_mb']:>9.0f} {chunked['peak_mb']:>11.0f} "
+        label = "forward+backward" if backward else "forward"
+        print(f"{label:<18} {naive['peak_mb']:>9.0f} {chunked['peak_mb']:>11.0f} "
               f"{naive['peak_mb'] / max(chunked['peak_mb'], 1):>9.1f}x {naive['seconds']:>8.2f} "
               f"{chunked['seconds']:>10.2f} {chunked['seconds'] / naive['seconds']:>10.2f}x {diff:>11.1e}  "
               + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items() if v))

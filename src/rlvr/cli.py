@@ -145,6 +145,25 @@ app.command("eval")(eval_command)
 
 
 @app.command()
+def sft(config: Path = typer.Argument(..., help="YAML config (rlvr.config.SFTConfig)."),
+        print_config: bool = typer.Option(False, "--print-config", help="Show the resolved config and exit.")) -> None:
+    """Supervised fine-tuning on Problems with reference solutions."""
+    from rlvr.config import ConfigError, SFTConfig, load_config
+    from rlvr.train.sft import run_sft
+
+    try:
+        cfg = load_config(config, SFTConfig)
+    except ConfigError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    if print_config:
+        print(cfg.model_dump_json(indent=2))
+        return
+    out = run_sft(cfg, log=console.print)
+    console.print(f"saved the model to {out}")
+
+
+@app.command()
 def serve(
     model: Path = typer.Option(..., "--model", help="Local Hugging Face model directory."),
     host: str = typer.Option("127.0.0.1", "--host"),

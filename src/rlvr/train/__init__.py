@@ -1,0 +1,1 @@
+"""Training: supervised fine-tuning (sft) now; the RLVR loop comes next."""

@@ -1,0 +1,129 @@
+"""Supervised fine-tuning on Problems with reference solutions, for any causal LM.
+
+Each example is the prompt rendered with the chat template (as a user turn, assistant turn
+opened) followed by the solution and the end-of-turn token; the loss covers solution tokens
+only (prompt tokens are masked with -100). AdamW, linear warmup then cosine decay, gradient
+clipping. The result is saved in Hugging Face format (safetensors + tokenizer).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import torch
+
+from rlvr.config import SFTConfig
+from rlvr.problems import Problem
+
+
+def training_problems(cfg: SFTConfig) -> list[Problem]:
+    if cfg.data is not None:
+        from rlvr.suites.loaders import load_data
+
+        problems = load_data(cfg.data)
+    elif cfg.suite.startswith("synthetic"):
+        from rlvr.suites.synthetic import synthetic_suite
+
+        problems = [p for seed in cfg.suite_seeds for p in synthetic_suite(per_task=cfg.per_task, seed=seed)]
+    else:
+        from rlvr.suites import load_suite
+
+        problems = load_suite(cfg.suite)
+    usable = [p for p in problems if p.meta.get("solution")]
+    if not usable:
+        raise ValueError("no training problem has a reference solution (meta.solution)")
+    return usable
+
+
+def encode_example(tokenizer, problem: Problem) -> tuple[list[int], list[int]]:
+    """(input ids, labels) with the prompt masked."""
+    messages = [{"role": "user", "content": problem.prompt_text()}]
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(problem.meta["solution"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    return prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids
+
+
+def load_or_build(cfg: SFTConfig, problems: list[Problem]):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if cfg.model is not None:
+        if not Path(cfg.model).exists():
+            raise FileNotFoundError(f"model: {cfg.model} does not exist")
+        return AutoModelForCausalLM.from_pretrained(cfg.model, dtype=torch.float32), AutoTokenizer.from_pretrained(
+            cfg.model)
+    from rlvr.models.tiny import build_model, build_tokenizer
+
+    spec = cfg.new_model
+    texts = [p.prompt_text() + "\n" + p.meta["solution"] for p in problems]
+    tokenizer = build_tokenizer(texts, vocab_size=spec.vocab_size)
+    return build_model(tokenizer, hidden=spec.hidden, layers=spec.layers, heads=spec.heads, seed=cfg.seed), tokenizer
+
+
+def batches(examples: list[tuple[list[int], list[int]]], batch_size: int, pad: int, rng: random.Random):
+    """Shuffled, length-bucketed (less padding) batches of right-padded tensors."""
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i][0]) + rng.random())
+    chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(chunks)
+    for chunk in chunks:
+        width = max(len(examples[i][0]) for i in chunk)
+        ids = torch.full((len(chunk), width), pad)
+        labels = torch.full((len(chunk), width), -100)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for row, i in enumerate(chunk):
+            x, y = examples[i]
+            ids[row, : len(x)], labels[row, : len(y)], mask[row, : len(x)] = torch.tensor(x), torch.tensor(y), 1
+        yield ids, labels, mask
+
+
+def lr_at(step: int, total: int, warmup: int) -> float:
+    """Linear warmup to 1, then cosine decay to 0.1."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def run_sft(cfg: SFTConfig, log=print) -> Path:
+    torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    problems = training_problems(cfg)
+    model, tokenizer = load_or_build(cfg, problems)
+    examples = [e for e in (encode_example(tokenizer, p) for p in problems) if len(e[0]) <= cfg.max_len]
+    steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
+    total = max(1, int(steps_per_epoch * cfg.epochs))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, total, cfg.warmup_steps))
+    rng = random.Random(cfg.seed)
+    log(f"sft: {len(examples)} examples ({len(problems) - len(examples)} longer than {cfg.max_len} dropped), "
+        f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, {total} steps")
+    model.train()
+    step, start, history = 0, time.perf_counter(), []
+    while step < total:
+        for ids, labels, mask in batches(examples, cfg.batch_size, tokenizer.pad_token_id, rng):
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            history.append(loss.item())
+            if step % cfg.log_every == 0 or step == total:
+                recent = sum(history[-cfg.log_every:]) / len(history[-cfg.log_every:])
+                log(f"step {step}/{total} loss {recent:.4f} lr {scheduler.get_last_lr()[0]:.2e} "
+                    f"{time.perf_counter() - start:.0f}s")
+            if step >= total:
+                break
+    cfg.output.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    model.save_pretrained(cfg.output)
+    tokenizer.save_pretrained(cfg.output)
+    (cfg.output / "sft_log.json").write_text(json.dumps({"config": json.loads(cfg.model_dump_json()),
+                                                          "loss": history}, indent=1))
+    return cfg.output

@@ -164,6 +164,37 @@ def sft(config: Path = typer.Argument(..., help="YAML config (rlvr.config.SFTCon
 
 
 @app.command()
+def train(
+    config: Path = typer.Argument(None, help="YAML config (rlvr.config.TrainConfig)."),
+    resume: Path = typer.Option(None, "--resume", help="Continue the run in this directory from its latest checkpoint."),
+    print_config: bool = typer.Option(False, "--print-config", help="Show the resolved config with defaults and exit."),
+) -> None:
+    """RLVR training (GRPO family) with checkpoints, metrics and a report."""
+    from rlvr.config import ConfigError, TrainConfig, load_config
+    from rlvr.train.loop import train as run_train
+
+    if (config is None) == (resume is None):
+        console.print("[red]error:[/red] give CONFIG.yaml or --resume RUN_DIR")
+        raise typer.Exit(2)
+    try:
+        cfg = load_config(config or resume / "config.yaml", TrainConfig)
+    except ConfigError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    if print_config:
+        print(yaml_dump(cfg))
+        return
+    report = run_train(cfg, resume=resume is not None, log=console.print)
+    console.print(f"report: {report}")
+
+
+def yaml_dump(cfg) -> str:
+    import yaml
+
+    return yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False)
+
+
+@app.command()
 def serve(
     model: Path = typer.Option(..., "--model", help="Local Hugging Face model directory."),
     host: str = typer.Option("127.0.0.1", "--host"),

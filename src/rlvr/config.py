@@ -76,3 +76,70 @@ def load_config(path: str | Path, model: type[Strict], overrides: dict[str, Any]
         key = ".".join(str(p) for p in first["loc"]) or "config"
         message = first["msg"].removeprefix("Value error, ")
         raise ConfigError(f"{path}: {key}: {message}" if key != "config" else f"{path}: {message}") from None
+
+
+class AlgoConfig(Strict):
+    advantage: str = "grpo"  # grpo | dr_grpo | rloo | pass_at_k (rlvr.algo.advantages)
+    pass_k: int = 4  # pass_at_k advantage: k
+    loss: str = "ppo_clip"  # ppo_clip | gspo (rlvr.algo.losses)
+    eps_low: float = 0.2
+    eps_high: float = 0.2  # 0.28 = DAPO clip-higher
+    dual_clip: float | None = None
+    aggregation: str = "token_mean"  # token_mean | seq_mean_token_mean | token_sum_norm
+    kl_estimator: str | None = None  # k1 | k2 | k3; None = no reference model
+    kl_coef: float = 0.0
+    kl_in_reward: bool = False  # subtract kl_coef * KL from the reward instead of adding to the loss
+    entropy_coef: float = 0.0
+
+
+class TrainConfig(Strict):
+    model: str  # Hugging Face model directory (the policy; also the reference when KL is on)
+    suite: str | None = "synthetic"  # training problems ...
+    data: Path | None = None  # ... or a file
+    eval_suite: str | None = "synthetic-heldout"
+    eval_every: int = 0  # steps; 0 = only before and after
+    eval_problems: int = 64  # held-out problems per evaluation (first ones, fixed)
+    eval_n: int = 4
+    output: Path = Path("runs/train")
+    steps: int = 20
+    prompts_per_step: int = 8
+    rollouts_per_prompt: int = 8
+    max_new_tokens: int = 128
+    temperature: float = 1.0
+    dynamic_sampling: bool = False  # drop zero-variance groups and draw more prompts
+    max_draws: int = 3  # dynamic sampling: prompt batches drawn per step at most
+    mask_truncated: bool = True  # overlong responses do not enter the loss
+    ppo_epochs: int = 1
+    minibatch_size: int = 64  # rollouts per optimizer step
+    lr: float = 1e-5
+    warmup_steps: int = 0
+    grad_clip: float = 1.0
+    algo: AlgoConfig = AlgoConfig()
+    save_every: int = 10
+    keep_checkpoints: int = 2
+    seed: int = 0
+    workers: int | None = None  # verifier processes (default: all cores)
+    batch_size: int = 64  # sequences per sampling forward pass
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if (self.suite is None) == (self.data is None):
+            raise ValueError("give exactly one of 'suite' or 'data'")
+        if self.rollouts_per_prompt < 2:
+            raise ValueError("rollouts_per_prompt: group advantages need at least 2 rollouts per prompt")
+        if self.algo.kl_estimator is None and self.algo.kl_coef > 0:
+            raise ValueError("algo.kl_coef > 0 needs algo.kl_estimator (k1, k2 or k3)")
+        if self.algo.advantage == "pass_at_k" and self.algo.pass_k > self.rollouts_per_prompt:
+            raise ValueError("algo.pass_k must be <= rollouts_per_prompt")
+        from rlvr.algo.advantages import ADVANTAGES
+        from rlvr.algo.kl import KL_ESTIMATORS
+        from rlvr.algo.losses import AGGREGATIONS, POLICY_LOSSES
+
+        for key, registry, name in (("algo.advantage", ADVANTAGES, self.algo.advantage),
+                                    ("algo.loss", POLICY_LOSSES, self.algo.loss),
+                                    ("algo.aggregation", AGGREGATIONS, self.algo.aggregation)):
+            if name not in registry.names():
+                raise ValueError(f"{key}: unknown {name!r}; valid: {', '.join(registry.names())}")
+        if self.algo.kl_estimator and self.algo.kl_estimator not in KL_ESTIMATORS.names():
+            raise ValueError(f"algo.kl_estimator: unknown {self.algo.kl_estimator!r}; valid: k1, k2, k3")
+        return self

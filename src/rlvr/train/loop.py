@@ -1,0 +1,150 @@
+"""The RLVR training loop: rollout -> score -> advantages -> update -> log, one step at a time.
+
+    rlvr train CONFIG.yaml            # a new run in cfg.output
+    rlvr train --resume RUN_DIR       # continue from the latest checkpoint, exactly
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from rlvr.config import TrainConfig
+from rlvr.problems import Problem
+from rlvr.sampling.base import SamplingParams
+from rlvr.sampling.torch_backend import TorchSampler
+from rlvr.scoring import Scorer
+from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
+from rlvr.train.learner import build_batch, update_policy
+from rlvr.train.rollout import Group, RolloutStats, collect_groups
+
+
+@dataclass
+class TrainState:
+    model: Any
+    tokenizer: Any
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    sampler: TorchSampler
+    problems: list[Problem]
+    eval_problems: list[Problem]
+    reference: Any
+    step: int
+
+
+def load_problems(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
+    from rlvr.suites import load_suite
+    from rlvr.suites.loaders import load_data
+
+    train = load_suite(cfg.suite) if cfg.suite else load_data(cfg.data)
+    held_out = load_suite(cfg.eval_suite)[: cfg.eval_problems] if cfg.eval_suite else []
+    return train, held_out
+
+
+def setup(cfg: TrainConfig, resume_from: Path | None) -> TrainState:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(cfg.seed)
+    source = resume_from or Path(cfg.model)
+    if not source.exists():
+        raise FileNotFoundError(f"model: {source} does not exist")
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    warmup = max(cfg.warmup_steps, 1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warmup))
+    step = load_state(resume_from, optimizer, scheduler) if resume_from else 0
+    reference = None
+    if cfg.algo.kl_estimator:
+        reference = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=torch.float32).eval()
+    problems, eval_problems = load_problems(cfg)
+    return TrainState(model, tokenizer, optimizer, scheduler, TorchSampler(model, tokenizer, cfg.batch_size),
+                      problems, eval_problems, reference, step)
+
+
+def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: dict, seconds: float) -> dict:
+    rewards = [r for g in groups for r in g.rewards]
+    by_domain: dict[str, list[float]] = {}
+    for g in groups:
+        by_domain.setdefault(g.problem.domain, []).extend(g.rewards)
+    lengths = [len(r.completion_ids) for g in groups for r in g.rollouts]
+    truncated = [t for g in groups for t in g.truncated]
+    correct = [r.score.correct for g in groups for r in g.rollouts]
+    return {
+        "step": step + 1, "reward_mean": sum(rewards) / len(rewards),
+        "reward_std": float(torch.tensor(rewards).std(unbiased=False)),
+        "reward_by_domain": {d: sum(v) / len(v) for d, v in sorted(by_domain.items())},
+        "pass@1_batch": sum(correct) / len(correct),
+        "zero_variance_frac": rollout.groups_zero_variance / max(rollout.groups_drawn, 1),
+        "response_len_mean": sum(lengths) / len(lengths), "truncated_frac": sum(truncated) / len(truncated),
+        "sample_tok_s": rollout.tokens / max(rollout.sample_s, 1e-9),
+        "train_tok_s": learn.get("train_tokens", 0) / max(learn.get("learn_s", 1e-9), 1e-9),
+        "time_s": {"sampling": rollout.sample_s, "scoring": rollout.score_s, "learning": learn.get("learn_s", 0.0),
+                   "total": seconds},
+        **{k: v for k, v in learn.items() if k not in ("learn_s", "train_tokens")},
+    }
+
+
+def evaluate(state: TrainState, cfg: TrainConfig, label: str) -> dict:
+    from rlvr.eval.run import Completion, evaluate_sampler
+
+    params = SamplingParams(n=cfg.eval_n, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
+                            seed=cfg.seed)
+
+    def sample_fn(batch):
+        prompts = [p.prompt if isinstance(p.prompt, str) else [m.model_dump() for m in p.prompt] for p in batch]
+        return [[Completion(s.text, s.logprob_sum, len(s.token_ids), s.finish_reason, s.self_certainty) for s in g]
+                for g in state.sampler.sample(prompts, params)]
+
+    ks = sorted({1, cfg.eval_n})
+    metrics = evaluate_sampler(state.eval_problems, sample_fn, cfg.output / f"eval-{label}", ks, cfg.eval_n,
+                               cfg.workers or 2, batch_problems=max(1, cfg.batch_size // cfg.eval_n))
+    summary = {"eval": label, **{f"{key}": metrics["overall"][key] for key in [f"pass@{k}" for k in ks]},
+               "by_domain": {d: {f"pass@{k}": m[f"pass@{k}"] for k in ks} for d, m in metrics["by_domain"].items()}}
+    return summary
+
+
+def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
+    run_dir = cfg.output
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = latest_checkpoint(run_dir) if resume else None
+    if resume and checkpoint is None:
+        log(f"no checkpoint in {run_dir}: starting from step 0")
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False))
+    state = setup(cfg, checkpoint)
+    params = SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
+    pad = state.tokenizer.pad_token_id if state.tokenizer.pad_token_id is not None else 0
+    with Scorer(workers=cfg.workers) as scorer, open(run_dir / "metrics.jsonl", "a") as out:
+        if state.step == 0 and state.eval_problems:
+            out.write(json.dumps({"step": 0, **evaluate(state, cfg, "before")}) + "\n")
+        for step in range(state.step, cfg.steps):
+            t0 = time.perf_counter()
+            groups, rollout = collect_groups(state.sampler, scorer, state.problems, cfg.prompts_per_step,
+                                             cfg.rollouts_per_prompt, params, step, cfg.seed, cfg.dynamic_sampling,
+                                             cfg.max_draws)
+            batch = build_batch(groups, cfg.algo, cfg.mask_truncated, pad)
+            learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, cfg.ppo_epochs,
+                                  cfg.minibatch_size, cfg.grad_clip, cfg.temperature, state.reference,
+                                  torch.Generator().manual_seed(cfg.seed * 7919 + step))
+            record = step_metrics(step, groups, rollout, learn, time.perf_counter() - t0)
+            if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps and state.eval_problems:
+                record["eval"] = evaluate(state, cfg, f"step-{step + 1}")
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            log(f"step {step + 1}/{cfg.steps} reward {record['reward_mean']:.3f} pass@1 {record['pass@1_batch']:.3f} "
+                f"loss {record.get('loss', 0):.4f} entropy {record.get('entropy', 0):.3f} "
+                f"{record['time_s']['total']:.1f}s")
+            if (step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps:
+                save_checkpoint(run_dir, step + 1, state.model, state.tokenizer, state.optimizer, state.scheduler,
+                                cfg.keep_checkpoints)
+        if state.eval_problems:
+            out.write(json.dumps({"step": cfg.steps, **evaluate(state, cfg, "after")}) + "\n")
+    from rlvr.train.report import write_train_report
+
+    return write_train_report(run_dir)

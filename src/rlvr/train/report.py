@@ -1,0 +1,55 @@
+"""report.md and plots of a training run, from RUN_DIR/metrics.jsonl."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def write_train_report(run_dir: Path) -> Path:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    steps = [r for r in rows if "reward_mean" in r]
+    evals = [r for r in rows if "eval" in r and isinstance(r.get("eval"), str)]
+    evals += [{"step": r["step"], **r["eval"]} for r in steps if isinstance(r.get("eval"), dict)]
+    evals.sort(key=lambda r: r["step"])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    if steps:
+        axes[0].plot([r["step"] for r in steps], [r["reward_mean"] for r in steps], label="reward (batch)")
+        axes[0].plot([r["step"] for r in steps], [r["pass@1_batch"] for r in steps], label="pass@1 (batch)")
+    axes[0].set_xlabel("step")
+    axes[0].set_title("training batches")
+    axes[0].legend(fontsize=8)
+    pass_keys = sorted({k for r in evals for k in r if k.startswith("pass@")}, key=lambda k: int(k[5:]))
+    for key in pass_keys:
+        axes[1].plot([r["step"] for r in evals], [r[key] for r in evals], marker="o", label=f"held-out {key}")
+    axes[1].set_xlabel("step")
+    axes[1].set_ylim(0, 1)
+    axes[1].set_title("held-out evaluation" if evals else "held-out evaluation (none configured)")
+    if pass_keys:
+        axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(run_dir / "training.png", dpi=110)
+    plt.close(fig)
+    lines = ["# rlvr train", "", f"{len(steps)} steps logged; metrics in `metrics.jsonl`.", ""]
+    before = next((r for r in evals if r.get("eval") == "before"), None)
+    after = next((r for r in evals if r.get("eval") == "after"), None)
+    if before and after:
+        lines += ["## Held-out pass@k, before and after", "", "| domain | " + " | ".join(
+            f"{k} before | {k} after" for k in pass_keys) + " |", "|---|" + "---|---|" * len(pass_keys)]
+        for domain in sorted(after["by_domain"]):
+            cells = []
+            for k in pass_keys:
+                cells += [f"{before['by_domain'].get(domain, {}).get(k, float('nan')):.3f}",
+                          f"{after['by_domain'][domain][k]:.3f}"]
+            lines.append(f"| {domain} | " + " | ".join(cells) + " |")
+        lines.append("| overall | " + " | ".join(f"{before[k]:.3f} | {after[k]:.3f}" for k in pass_keys) + " |")
+        lines.append("")
+    lines += ["![training](training.png)", ""]
+    path = run_dir / "report.md"
+    path.write_text("\n".join(lines))
+    return path

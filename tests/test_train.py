@@ -1,0 +1,98 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+RLVR = [sys.executable, "-m", "rlvr.cli"]
+
+
+@pytest.fixture
+def rubric_data(tmp_path):
+    # A reward a random model can earn: a digit somewhere in the response (rubric-only mode).
+    rows = [{"id": f"r{i}", "domain": "math", "prompt": f"Say something about {i}.", "answer": "1",
+             "rubric": [{"kind": "regex", "value": "\\d", "weight": 1}], "rubric_combine": {"mode": "rubric"}}
+            for i in range(12)]
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path
+
+
+def write_config(tmp_path, name, model, data, **extra):
+    cfg = {"model": str(model), "suite": None, "data": str(data), "eval_suite": None, "output": str(tmp_path / name),
+           "steps": 4, "prompts_per_step": 4, "rollouts_per_prompt": 4, "max_new_tokens": 10,
+           "mask_truncated": False, "lr": 0.01, "save_every": 1, "workers": 1, **extra}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(json.dumps(cfg))  # JSON is YAML
+    return path
+
+
+def final_weights(run_dir):
+    latest = (run_dir / "checkpoints" / "latest").read_text().strip()
+    return load_file(str(run_dir / "checkpoints" / latest / "model.safetensors")), latest
+
+
+def test_training_changes_weights_and_logs_metrics(tmp_path, tiny_model_dir, rubric_data):
+    cfg = write_config(tmp_path, "run", tiny_model_dir, rubric_data)
+    result = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    for key in ("reward_mean", "reward_std", "reward_by_domain", "pass@1_batch", "zero_variance_frac",
+                "clip_frac_low", "clip_frac_high", "entropy", "response_len_mean", "truncated_frac",
+                "sample_tok_s", "train_tok_s", "time_s"):
+        assert key in rows[-1], key
+    assert set(rows[-1]["time_s"]) == {"sampling", "scoring", "learning", "total"}
+    weights, latest = final_weights(tmp_path / "run")
+    start = load_file(str(tiny_model_dir / "model.safetensors"))
+    assert latest == "step-4"
+    assert any(not torch.equal(weights[k], start[k]) for k in start)
+    assert (tmp_path / "run" / "report.md").exists() and (tmp_path / "run" / "training.png").exists()
+
+
+def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, tiny_model_dir, rubric_data):
+    straight = write_config(tmp_path, "straight", tiny_model_dir, rubric_data)
+    subprocess.run([*RLVR, "train", str(straight)], check=True, capture_output=True, timeout=300)
+    killed = write_config(tmp_path, "killed", tiny_model_dir, rubric_data)
+    proc = subprocess.Popen([*RLVR, "train", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    pointer = tmp_path / "killed" / "checkpoints" / "latest"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (pointer.exists() and pointer.read_text().strip() == "step-2"):
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    _, at_kill = final_weights(tmp_path / "killed")
+    assert at_kill in ("step-2", "step-3")  # killed mid-run, with a complete checkpoint
+    resumed = subprocess.run([*RLVR, "train", "--resume", str(tmp_path / "killed")], capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    a, _ = final_weights(tmp_path / "straight")
+    b, latest = final_weights(tmp_path / "killed")
+    assert latest == "step-4"
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"bogus": 1}, "bogus: Extra inputs are not permitted"),
+    ({"steps": "many"}, "steps: Input should be a valid integer"),
+    ({"rollouts_per_prompt": 1}, "at least 2 rollouts"),
+    ({"algo": {"kl_coef": 0.1}}, "kl_estimator"),
+    ({"algo": {"advantage": "ppo"}}, "algo.advantage: unknown 'ppo'; valid: dr_grpo, grpo, pass_at_k, rloo"),
+])
+def test_bad_configs_name_the_key_before_any_work(tmp_path, tiny_model_dir, rubric_data, override, message):
+    cfg = write_config(tmp_path, "bad", tiny_model_dir, rubric_data, **override)
+    result = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_print_config_shows_defaults(tmp_path, tiny_model_dir, rubric_data):
+    cfg = write_config(tmp_path, "p", tiny_model_dir, rubric_data)
+    out = subprocess.run([*RLVR, "train", str(cfg), "--print-config"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "eps_high: 0.2" in out.stdout and "aggregation: token_mean" in out.stdout

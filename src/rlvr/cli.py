@@ -166,7 +166,7 @@ def sft(config: Path = typer.Argument(..., help="YAML config (rlvr.config.SFTCon
 @app.command()
 def train(
     config: Path = typer.Argument(None, help="YAML config (rlvr.config.TrainConfig)."),
-    resume: Path = typer.Option(None, "--resume", help="Continue the run in this directory from its latest checkpoint."),
+    resume: Path = typer.Option(None, "--resume", help="Continue this run directory from its latest checkpoint."),
     print_config: bool = typer.Option(False, "--print-config", help="Show the resolved config with defaults and exit."),
 ) -> None:
     """RLVR training (GRPO family) with checkpoints, metrics and a report."""

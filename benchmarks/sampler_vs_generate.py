@@ -39,8 +39,8 @@ def count_tokens(rows: torch.Tensor, eos: set[int], pad: int) -> int:
     return total
 
 
-def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int) -> None:
-    model = build_model(tokenizer, **SIZES[name]).eval()
+def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, model=None) -> None:
+    model = model if model is not None else build_model(tokenizer, **SIZES[name]).eval()
     params_m = sum(p.numel() for p in model.parameters()) / 1e6
     sampler = TorchSampler(model, tokenizer, batch_size=64)
     ids = [sampler.encode(p) for p in prompts]
@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--models", default="tiny,qwen2-100m,qwen2-100m-vocab152k")
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--model-dir", help="also measure a trained model (e.g. runs/tiny_reasoner), whose "
+                                            "samples stop at different lengths")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     problems = synthetic_suite(per_task=1, levels=(1,))
@@ -93,8 +95,14 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, CPU; batch = 64 sequences, "
           f"max_new_tokens = {args.new_tokens}, temperature 1.0, top_p 1.0 (the RL setting)")
     print(f"{'model':<21} {'params':>8}  batch  {'generate tok/s':>14} {'rlvr tok/s':>10} {'ratio':>7}")
-    for name in args.models.split(","):
+    for name in [m for m in args.models.split(",") if m]:
         bench(name, tokenizer, prompts, args.n, args.new_tokens)
+    if args.model_dir:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        trained = AutoModelForCausalLM.from_pretrained(args.model_dir, dtype=torch.float32).eval()
+        bench("trained:" + args.model_dir.rstrip("/").split("/")[-1], AutoTokenizer.from_pretrained(args.model_dir),
+              prompts, args.n, args.new_tokens, model=trained)
 
 
 if __name__ == "__main__":

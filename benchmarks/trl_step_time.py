@@ -1,0 +1,123 @@
+"""Step time: `rlvr train` vs TRL's GRPOTrainer, same model, batch, lengths and loss settings, CPU.
+
+TRL is not a dependency of rlvr: this script makes its own virtual environment
+(`.bench/trl-venv`, torch==2.13.0 installed first so TRL does not pull a CUDA build, then trl)
+and runs TRL there. Both sides: P prompts x N generations per step, max_new_tokens new tokens,
+temperature 1.0, no KL (beta 0), clip 0.2, token-mean loss (TRL loss_type "dapo"), one update
+per generation batch, the same reward (1 if the response contains a digit). Step times exclude
+the first (warm-up) step.
+
+    .venv/bin/python benchmarks/trl_step_time.py --model runs/tiny_reasoner [--steps 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / ".bench" / "trl-venv"
+
+TRL_RUNNER = r'''
+import json, sys, time
+import torch
+from datasets import Dataset
+from transformers import TrainerCallback
+from trl import GRPOConfig, GRPOTrainer
+
+model, prompts_file, steps, p, n, new_tokens = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+prompts = json.load(open(prompts_file))
+data = Dataset.from_dict({"prompt": [[{"role": "user", "content": x}] for x in prompts]})
+
+def digit_reward(completions, **kwargs):
+    texts = [c[0]["content"] if isinstance(c, list) else c for c in completions]
+    return [1.0 if any(ch.isdigit() for ch in t) else 0.0 for t in texts]
+
+class Timer(TrainerCallback):
+    def __init__(self):
+        self.times, self.t = [], None
+    def on_step_begin(self, args, state, control, **kw):
+        self.t = time.perf_counter()
+    def on_step_end(self, args, state, control, **kw):
+        self.times.append(time.perf_counter() - self.t)
+
+cfg = GRPOConfig(output_dir=sys.argv[7], per_device_train_batch_size=p * n, num_generations=n,
+                 max_completion_length=new_tokens, temperature=1.0, beta=0.0, epsilon=0.2, loss_type="dapo",
+                 learning_rate=1e-5, max_steps=steps, logging_steps=1, report_to="none", use_cpu=True,
+                 bf16=False, save_strategy="no", num_iterations=1, seed=0, dataloader_num_workers=0)
+timer = Timer()
+trainer = GRPOTrainer(model=model, reward_funcs=digit_reward, args=cfg, train_dataset=data, callbacks=[timer])
+trainer.train()
+print("TIMES " + json.dumps(timer.times))
+'''
+
+
+def ensure_trl_venv() -> Path:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "trl"], check=True)
+    return python
+
+
+def run_trl(python: Path, model: str, prompts: list[str], args, tmp: Path) -> list[float]:
+    (tmp / "prompts.json").write_text(json.dumps(prompts))
+    (tmp / "runner.py").write_text(TRL_RUNNER)
+    out = subprocess.run([str(python), str(tmp / "runner.py"), model, str(tmp / "prompts.json"), str(args.steps),
+                          str(args.prompts), str(args.n), str(args.new_tokens), str(tmp / "trl-out")],
+                         capture_output=True, text=True)
+    line = [x for x in out.stdout.splitlines() if x.startswith("TIMES ")]
+    if not line:
+        raise SystemExit(f"TRL run failed:\n{out.stderr[-3000:]}")
+    return json.loads(line[-1][6:])
+
+
+def run_rlvr(model: str, prompts: list[str], args, tmp: Path) -> list[dict]:
+    rows = [{"id": f"b{i}", "domain": "math", "prompt": text, "answer": "0",
+             "rubric": [{"kind": "regex", "value": "\\d"}], "rubric_combine": {"mode": "rubric"}}
+            for i, text in enumerate(prompts)]
+    (tmp / "data.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    cfg = {"model": model, "suite": None, "data": str(tmp / "data.jsonl"), "eval_suite": None,
+           "output": str(tmp / "rlvr-out"), "steps": args.steps, "prompts_per_step": args.prompts,
+           "rollouts_per_prompt": args.n, "max_new_tokens": args.new_tokens, "temperature": 1.0, "lr": 1e-5,
+           "ppo_epochs": 1, "minibatch_size": args.prompts * args.n, "mask_truncated": False,
+           "save_every": 10_000, "algo": {"eps_low": 0.2, "eps_high": 0.2, "aggregation": "token_mean"}}
+    (tmp / "rlvr.yaml").write_text(json.dumps(cfg))
+    subprocess.run([str(ROOT / ".venv" / "bin" / "rlvr"), "train", str(tmp / "rlvr.yaml")], check=True,
+                   capture_output=True)
+    return [json.loads(x) for x in (tmp / "rlvr-out" / "metrics.jsonl").read_text().splitlines()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default=str(ROOT / "runs" / "tiny_reasoner"))
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--prompts", type=int, default=8)
+    parser.add_argument("--n", type=int, default=8)
+    parser.add_argument("--new-tokens", type=int, default=128)
+    args = parser.parse_args()
+    from rlvr.suites import load_suite
+
+    prompts = [p.prompt_text() for p in load_suite("synthetic-heldout")][: args.prompts * args.steps]
+    python = ensure_trl_venv()
+    with tempfile.TemporaryDirectory() as tmp:
+        trl_times = run_trl(python, args.model, prompts, args, Path(tmp))[1:]
+        rlvr_rows = run_rlvr(args.model, prompts, args, Path(tmp))[1:]
+    rlvr_times = [r["time_s"]["total"] for r in rlvr_rows]
+    trl_s, rlvr_s = statistics.median(trl_times), statistics.median(rlvr_times)
+    print(f"machine: {os.cpu_count()} cores, CPU; model {args.model}; {args.prompts} prompts x {args.n} generations, "
+          f"max {args.new_tokens} new tokens; median of {len(rlvr_times)} steps after the first")
+    print(f"TRL GRPOTrainer step: {trl_s:.2f} s   rlvr train step: {rlvr_s:.2f} s   rlvr is {trl_s / rlvr_s:.2f}x faster")
+    split = {k: statistics.median(r["time_s"][k] for r in rlvr_rows) for k in ("sampling", "scoring", "learning")}
+    print("rlvr step split (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in split.items()))
+
+
+if __name__ == "__main__":
+    main()

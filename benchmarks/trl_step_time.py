@@ -31,7 +31,8 @@ from datasets import Dataset
 from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 
-model, prompts_file, steps, p, n, new_tokens = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+model, prompts_file = sys.argv[1], sys.argv[2]
+steps, p, n, new_tokens = (int(x) for x in sys.argv[3:7])
 prompts = json.load(open(prompts_file))
 data = Dataset.from_dict({"prompt": [[{"role": "user", "content": x}] for x in prompts]})
 
@@ -114,7 +115,8 @@ def main() -> None:
     trl_s, rlvr_s = statistics.median(trl_times), statistics.median(rlvr_times)
     print(f"machine: {os.cpu_count()} cores, CPU; model {args.model}; {args.prompts} prompts x {args.n} generations, "
           f"max {args.new_tokens} new tokens; median of {len(rlvr_times)} steps after the first")
-    print(f"TRL GRPOTrainer step: {trl_s:.2f} s   rlvr train step: {rlvr_s:.2f} s   rlvr is {trl_s / rlvr_s:.2f}x faster")
+    print(f"TRL GRPOTrainer step: {trl_s:.2f} s   rlvr train step: {rlvr_s:.2f} s   "
+          f"rlvr is {trl_s / rlvr_s:.2f}x faster")
     split = {k: statistics.median(r["time_s"][k] for r in rlvr_rows) for k in ("sampling", "scoring", "learning")}
     print("rlvr step split (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in split.items()))
 

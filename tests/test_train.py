@@ -96,3 +96,27 @@ def test_print_config_shows_defaults(tmp_path, tiny_model_dir, rubric_data):
     cfg = write_config(tmp_path, "p", tiny_model_dir, rubric_data)
     out = subprocess.run([*RLVR, "train", str(cfg), "--print-config"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "eps_high: 0.2" in out.stdout and "aggregation: token_mean" in out.stdout
+
+
+def test_kl_in_reward_lowers_rewards_by_the_reference_kl(tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    from rlvr.config import AlgoConfig
+    from rlvr.problems import Problem, Rollout, Score
+    from rlvr.train.learner import build_batch, policy_logprobs
+    from rlvr.train.rollout import Group
+
+    reference = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    rollouts = [Rollout(problem_id="p", prompt_ids=[1, 5, 6], completion_ids=[7, 8, 9], text="x",
+                        logprobs=[-1.0, -2.0, -3.0], score=Score(reward=1.0, correct=True)),
+                Rollout(problem_id="p", prompt_ids=[1, 5, 6], completion_ids=[7, 9], text="y",
+                        logprobs=[-0.5, -0.5], score=Score(reward=0.0, correct=False))]
+    group = Group(Problem(id="p", domain="math", prompt="q", answer="1"), rollouts, [False, False])
+    algo = AlgoConfig(kl_estimator="k1", kl_coef=0.1, kl_in_reward=True, advantage="dr_grpo")
+    batch = build_batch([group], algo, True, 0, reference)
+    with torch.no_grad():
+        ref, _ = policy_logprobs(reference, batch.input_ids, batch.attention_mask, batch.loss_mask, 1.0)
+    expected_kl = ((batch.old_logp - ref) * batch.loss_mask).sum(dim=1)
+    assert torch.allclose(batch.rewards, torch.tensor([1.0, 0.0]) - 0.1 * expected_kl, atol=1e-6)
+    plain = build_batch([group], AlgoConfig(advantage="dr_grpo"), True, 0, reference)
+    assert plain.rewards.tolist() == [1.0, 0.0]

@@ -27,25 +27,36 @@ class Batch:
     rewards: torch.Tensor  # [B]
 
 
-def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad_id: int) -> Batch:
+def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad_id: int, reference=None,
+                temperature: float = 1.0) -> Batch:
+    """Pad rollouts into tensors and compute advantages. With `algo.kl_in_reward`, each reward first
+    loses kl_coef * sum_t KL_t(behaviour || reference) over its completion tokens."""
     rollouts = [r for g in groups for r in g.rollouts]
     truncated = [t for g in groups for t in g.truncated]
     rewards = torch.tensor([r.score.reward for r in rollouts], dtype=torch.float32)
     group_ids = torch.tensor([i for i, g in enumerate(groups) for _ in g.rollouts])
-    advantages = ADVANTAGES.get(algo.advantage)(rewards, group_ids, AdvantageConfig(k=algo.pass_k))
     width = max(len(r.prompt_ids) + len(r.completion_ids) for r in rollouts)
     b = len(rollouts)
     input_ids = torch.full((b, width), pad_id)
     attention = torch.zeros((b, width), dtype=torch.long)
     loss_mask = torch.zeros((b, width - 1))
+    completion = torch.zeros((b, width - 1))
     old_logp = torch.zeros((b, width - 1))
     for i, r in enumerate(rollouts):
         p, c = len(r.prompt_ids), len(r.completion_ids)
         input_ids[i, : p + c] = torch.tensor(r.prompt_ids + r.completion_ids)
         attention[i, : p + c] = 1
-        if not (mask_truncated and truncated[i]):
-            loss_mask[i, p - 1 : p - 1 + c] = 1  # position t predicts token t + 1
+        completion[i, p - 1 : p - 1 + c] = 1  # position t predicts token t + 1
         old_logp[i, p - 1 : p - 1 + c] = torch.tensor(r.logprobs)
+    loss_mask = completion.clone()
+    if mask_truncated:
+        loss_mask[torch.tensor(truncated, dtype=torch.bool)] = 0
+    if algo.kl_in_reward and reference is not None:
+        with torch.no_grad():
+            ref_logp, _ = policy_logprobs(reference, input_ids, attention, completion, temperature)
+        kl = (KL_ESTIMATORS.get(algo.kl_estimator)(old_logp, ref_logp) * completion).sum(dim=1)  # [B]
+        rewards = rewards - algo.kl_coef * kl
+    advantages = ADVANTAGES.get(algo.advantage)(rewards, group_ids, AdvantageConfig(k=algo.pass_k))
     return Batch(input_ids, attention, loss_mask, old_logp, advantages, rewards)
 
 

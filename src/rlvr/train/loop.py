@@ -128,7 +128,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
             groups, rollout = collect_groups(state.sampler, scorer, state.problems, cfg.prompts_per_step,
                                              cfg.rollouts_per_prompt, params, step, cfg.seed, cfg.dynamic_sampling,
                                              cfg.max_draws)
-            batch = build_batch(groups, cfg.algo, cfg.mask_truncated, pad)
+            batch = build_batch(groups, cfg.algo, cfg.mask_truncated, pad, state.reference, cfg.temperature)
             learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, cfg.ppo_epochs,
                                   cfg.minibatch_size, cfg.grad_clip, cfg.temperature, state.reference,
                                   torch.Generator().manual_seed(cfg.seed * 7919 + step))

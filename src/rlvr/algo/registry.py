@@ -9,7 +9,11 @@ F = TypeVar("F", bound=Callable)
 
 
 class Registry(Generic[F]):
-    """>>> r = Registry("loss"); _ = r.register("a")(lambda: 1); r.get("a")()
+    """A named set of functions of one kind.
+
+    >>> r = Registry("loss")
+    >>> _ = r.register("a")(lambda: 1)
+    >>> r.get("a")()
     1
     """
 

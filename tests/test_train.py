@@ -120,3 +120,16 @@ def test_kl_in_reward_lowers_rewards_by_the_reference_kl(tiny_model_dir):
     assert torch.allclose(batch.rewards, torch.tensor([1.0, 0.0]) - 0.1 * expected_kl, atol=1e-6)
     plain = build_batch([group], AlgoConfig(advantage="dr_grpo"), True, 0, reference)
     assert plain.rewards.tolist() == [1.0, 0.0]
+
+
+def test_held_out_evaluation_before_and_after_lands_in_the_report(tmp_path, tiny_model_dir, rubric_data):
+    cfg = write_config(tmp_path, "ev", tiny_model_dir, rubric_data, steps=2, eval_suite="synthetic-heldout",
+                       eval_problems=6, eval_n=2, eval_every=1)
+    result = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "ev"
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rows[0]["eval"] == "before" and rows[-1]["eval"] == "after"
+    assert "eval" in rows[1] and rows[1]["eval"]["eval"] == "step-1"  # periodic evaluation
+    report = (run / "report.md").read_text()
+    assert "before | pass@1 after" in report and (run / "before_after.png").exists()

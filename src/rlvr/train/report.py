@@ -50,6 +50,34 @@ def write_train_report(run_dir: Path) -> Path:
         lines.append("| overall | " + " | ".join(f"{before[k]:.3f} | {after[k]:.3f}" for k in pass_keys) + " |")
         lines.append("")
     lines += ["![training](training.png)", ""]
+    if plot_before_after(run_dir):
+        lines += ["Held-out pass@k against k, per domain: dashed before training, solid after.", "",
+                  "![before/after](before_after.png)", ""]
     path = run_dir / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def plot_before_after(run_dir: Path) -> bool:
+    """pass@k vs k per domain from eval-before/ and eval-after/ (dashed = before)."""
+    paths = [run_dir / f"eval-{label}" / "metrics.json" for label in ("before", "after")]
+    if not all(p.exists() for p in paths):
+        return False
+    before, after = (json.loads(p.read_text()) for p in paths)
+    ks = after["k"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for domain, m in after["by_domain"].items():
+        line = ax.plot(ks, [m[f"pass@{k}"] for k in ks], marker="o", label=domain)[0]
+        if domain in before["by_domain"]:
+            ax.plot(ks, [before["by_domain"][domain][f"pass@{k}"] for k in ks], linestyle="--", marker="x",
+                    color=line.get_color())
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("k")
+    ax.set_ylabel("held-out pass@k")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(run_dir / "before_after.png", dpi=110)
+    plt.close(fig)
+    return True

@@ -133,3 +133,22 @@ def test_held_out_evaluation_before_and_after_lands_in_the_report(tmp_path, tiny
     assert "eval" in rows[1] and rows[1]["eval"]["eval"] == "step-1"  # periodic evaluation
     report = (run / "report.md").read_text()
     assert "before | pass@1 after" in report and (run / "before_after.png").exists()
+
+
+def test_lora_trains_only_adapters_and_resumes(tmp_path, tiny_model_dir, rubric_data):
+    lora = {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}
+    cfg = write_config(tmp_path, "lora", tiny_model_dir, rubric_data, steps=2, lora=lora)
+    result = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    latest = tmp_path / "lora" / "checkpoints" / "step-2"
+    adapters = load_file(str(latest / "adapter_model.safetensors"))
+    assert adapters and all("lora_" in k for k in adapters)
+    assert any(float(v.abs().sum()) > 0 for k, v in adapters.items() if "lora_B" in k)  # B starts at 0: it learned
+    saved = tmp_path / "lora" / "config.yaml"  # --resume reads the run's own config: extend it by one step
+    saved.write_text(saved.read_text().replace("steps: 2", "steps: 3"))
+    resumed = subprocess.run([*RLVR, "train", "--resume", str(tmp_path / "lora")], capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "step 3/3" in resumed.stderr + resumed.stdout and "step 1/3" not in resumed.stderr + resumed.stdout
+    resumed_adapters = load_file(str(tmp_path / "lora" / "checkpoints" / "step-3" / "adapter_model.safetensors"))
+    assert set(resumed_adapters) == set(adapters)

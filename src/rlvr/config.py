@@ -92,6 +92,15 @@ class AlgoConfig(Strict):
     entropy_coef: float = 0.0
 
 
+class LoraSpec(Strict):
+    """Train low-rank adapters (peft) instead of all weights; needs `pip install 'rlvr[lora]'`."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.0
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+
+
 class TrainConfig(Strict):
     model: str  # Hugging Face model directory (the policy; also the reference when KL is on)
     suite: str | None = "synthetic"  # training problems ...
@@ -115,6 +124,7 @@ class TrainConfig(Strict):
     warmup_steps: int = 0
     grad_clip: float = 1.0
     algo: AlgoConfig = AlgoConfig()
+    lora: LoraSpec | None = None  # LoRA adapters via peft; None = full fine-tuning
     save_every: int = 10
     keep_checkpoints: int = 2
     seed: int = 0

@@ -54,9 +54,13 @@ def setup(cfg: TrainConfig, resume_from: Path | None) -> TrainState:
     source = resume_from or Path(cfg.model)
     if not source.exists():
         raise FileNotFoundError(f"model: {source} does not exist")
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+    if cfg.lora is None:
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+    else:
+        model = lora_model(cfg, resume_from)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
     warmup = max(cfg.warmup_steps, 1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warmup))
     step = load_state(resume_from, optimizer, scheduler) if resume_from else 0
@@ -66,6 +70,22 @@ def setup(cfg: TrainConfig, resume_from: Path | None) -> TrainState:
     problems, eval_problems = load_problems(cfg)
     return TrainState(model, tokenizer, optimizer, scheduler, TorchSampler(model, tokenizer, cfg.batch_size),
                       problems, eval_problems, reference, step)
+
+
+def lora_model(cfg: TrainConfig, resume_from: Path | None):
+    """The base model with LoRA adapters (fresh, or the checkpoint's adapters when resuming)."""
+    from transformers import AutoModelForCausalLM
+
+    try:
+        from peft import LoraConfig, PeftModel, get_peft_model
+    except ImportError as e:
+        raise ImportError("lora: needs peft (pip install 'rlvr[lora]')") from e
+    base = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=torch.float32)
+    if resume_from is not None:
+        return PeftModel.from_pretrained(base, resume_from, is_trainable=True)
+    spec = cfg.lora
+    return get_peft_model(base, LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
+                                           target_modules=spec.target_modules, task_type="CAUSAL_LM"))
 
 
 def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: dict, seconds: float) -> dict:

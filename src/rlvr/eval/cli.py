@@ -9,7 +9,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from rlvr.eval.run import Completion, EvalError, evaluate_completions, evaluate_sampler, load_completion_groups
+from rlvr.eval.run import (
+    Completion,
+    EvalError,
+    check_ks,
+    evaluate_completions,
+    evaluate_sampler,
+    load_completion_groups,
+)
 from rlvr.problems import Problem, RecordError
 
 console = Console(stderr=True, soft_wrap=True)
@@ -102,8 +109,6 @@ def eval_command(
             groups = load_completion_groups(completions)
             if not groups:
                 raise EvalError(f"{completions} has no records: nothing to evaluate")
-            from rlvr.eval.run import check_ks
-
             check_ks(ks, min(len(c) for _, c in groups))
             live = LiveProgress(len(groups))
             with live.progress:
@@ -112,7 +117,6 @@ def eval_command(
             if model is None:
                 raise EvalError("give --model PATH_OR_URL (or --completions FILE)")
             problems = load_problems(data, fmt, suite)
-            from rlvr.eval.run import check_ks
             from rlvr.sampling.base import SamplingParams
 
             check_ks(ks, n)

@@ -248,3 +248,63 @@ def test_hostile_items_do_not_disturb_other_items_in_a_batch(scorer):
     assert [s.reward for s in scores[1::2]] == [1.0] * len(HOSTILE)
     assert [s.reward for s in scores[0::2]] == [0.0] * len(HOSTILE)
     assert scorer.score_many([(problem, good)])[0].reward == 1.0  # the pool still works
+
+
+NON_ROOT_PROBE = r"""
+import importlib.util, os, sys, time, uuid
+spec = importlib.util.spec_from_file_location("sbxcore", sys.argv[1])
+core = importlib.util.module_from_spec(spec)
+sys.modules["sbxcore"] = core
+spec.loader.exec_module(core)
+assert core.backend() == "bwrap", core.backend()
+limits = core.Limits(wall_s=5, max_procs=16)
+r = core.run_python({"m.py": "import os, socket\nprint('uid', os.getuid())\ntry:\n"
+                     "    socket.create_connection(('1.1.1.1', 53), timeout=1)\n    print('NET')\n"
+                     "except OSError:\n    print('nonet')\n"}, "m.py", limits=limits)
+print(r.stdout.strip().replace("\n", " "))
+marker = f"{uuid.uuid4().int % 10**6}.4343"
+bomb = ("import os\ntry:\n    while True:\n        if os.fork() == 0:\n"
+        f"            os.execv('/bin/sleep', ['sleep', '{marker}'])\nexcept OSError:\n    print('fork refused')\n")
+print(core.run_python({"m.py": bomb}, "m.py", limits=limits).stdout.strip())
+time.sleep(0.3)
+left = [p for p in os.listdir("/proc") if p.isdigit() and marker.encode() in open(f"/proc/{p}/cmdline", "rb").read()]
+print("left", len(left))
+"""
+
+
+def test_unprivileged_user_gets_the_same_isolation():
+    # As a normal user bubblewrap makes a user namespace and RLIMIT_NPROC counts the user's own
+    # processes; run the sandbox module from a non-root account with the system Python.
+    import pwd
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or not shutil.which("useradd") or not os.path.exists("/usr/bin/python3"):
+        pytest.skip("needs root (to create the test user) and the system python3; CI has both")
+    user = "rlvrsbx"
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        subprocess.run(["useradd", "--no-create-home", user], check=True)
+    import tempfile
+
+    # A directory the test user can read (pytest's tmp_path is private to root); core.py reads
+    # guard.py from its own directory, so both travel.
+    shared = Path(tempfile.mkdtemp(prefix="rlvr-nonroot-"))
+    try:
+        os.chmod(shared, 0o755)
+        sandbox_src = Path(__file__).resolve().parents[1] / "src" / "rlvr" / "sandbox"
+        for name in ("core.py", "guard.py"):
+            shutil.copy(sandbox_src / name, shared / name)
+        (shared / "probe.py").write_text(NON_ROOT_PROBE)
+        for f in shared.iterdir():
+            os.chmod(f, 0o644)
+        command = f"cd /tmp && /usr/bin/python3 {shared / 'probe.py'} {shared / 'core.py'}"
+        result = subprocess.run(["su", user, "-s", "/bin/sh", "-c", command], capture_output=True, text=True,
+                                timeout=120)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+    assert result.returncode == 0, result.stderr
+    uid = pwd.getpwnam(user).pw_uid
+    assert f"uid {uid} nonet" in result.stdout
+    assert "fork refused" in result.stdout and "left 0" in result.stdout

@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from rlvr.problems import first_error
+
 
 class ConfigError(ValueError):
     """A config problem, one line, naming the key."""
@@ -72,10 +74,8 @@ def load_config(path: str | Path, model: type[Strict], overrides: dict[str, Any]
     try:
         return model.model_validate(raw)
     except ValidationError as e:
-        first = e.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "config"
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{path}: {key}: {message}" if key != "config" else f"{path}: {message}") from None
+        key, message = first_error(e)
+        raise ConfigError(f"{path}: {key}: {message}" if key else f"{path}: {message}") from None
 
 
 class AlgoConfig(Strict):

@@ -57,6 +57,10 @@ class Problem(BaseModel):
     teachers: list[str] | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
 
+    def sampler_prompt(self) -> str | list[dict]:
+        """The prompt as a Sampler takes it: text, or chat messages as plain dicts."""
+        return self.prompt if isinstance(self.prompt, str) else [m.model_dump() for m in self.prompt]
+
     def prompt_text(self) -> str:
         """The prompt as plain text (user turns joined), for checks that read it."""
         if isinstance(self.prompt, str):
@@ -139,6 +143,12 @@ def _iter_parquet(path: Path) -> Iterator[Record]:
             yield Record(f"{path}:row {row}", data)
 
 
+def first_error(error: ValidationError) -> tuple[str, str]:
+    """(dotted key, message) of a pydantic error's first problem, for one-line messages."""
+    first = error.errors()[0]
+    return ".".join(str(p) for p in first["loc"]), first["msg"].removeprefix("Value error, ")
+
+
 def to_problem(data: dict[str, Any], where: str = "<record>") -> Problem:
     """Validate a raw record (rlvr or verl/Guru layout) into a Problem, or raise RecordError."""
     if "data_source" in data and "domain" not in data:
@@ -146,9 +156,8 @@ def to_problem(data: dict[str, Any], where: str = "<record>") -> Problem:
     try:
         return Problem.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "record"
-        raise RecordError(where, f"field '{key}': {first['msg']}") from None
+        key, message = first_error(e)
+        raise RecordError(where, f"field '{key or 'record'}': {message}") from None
 
 
 def from_guru_row(row: dict[str, Any], where: str = "<row>") -> dict[str, Any]:

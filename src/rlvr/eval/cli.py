@@ -10,12 +10,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rlvr.eval.run import (
-    Completion,
     EvalError,
     check_ks,
     evaluate_completions,
     evaluate_sampler,
     load_completion_groups,
+    sample_with,
 )
 from rlvr.problems import Problem, RecordError
 
@@ -124,15 +124,9 @@ def eval_command(
                                     max_new_tokens=max_new_tokens, seed=seed)
             sampler = make_sampler(model, thinking, batch_size, served_model, tokenizer)
 
-            def sample_fn(batch: list[Problem]) -> list[list[Completion]]:
-                prompts = [p.prompt if isinstance(p.prompt, str) else [m.model_dump() for m in p.prompt]
-                           for p in batch]
-                return [[Completion(s.text, s.logprob_sum, len(s.token_ids) or None, s.finish_reason,
-                                    s.self_certainty) for s in group] for group in sampler.sample(prompts, params)]
-
             live = LiveProgress(len(problems))
             with live.progress:
-                metrics = evaluate_sampler(problems, sample_fn, output, ks, n, workers,
+                metrics = evaluate_sampler(problems, sample_with(sampler, params), output, ks, n, workers,
                                            batch_problems=max(1, batch_size // n), progress=live)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/yellow]: completed problems are saved in {output}; rerun the same "

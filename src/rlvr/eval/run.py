@@ -169,6 +169,17 @@ def evaluate_completions(
     return finish_run(state, ks, "rlvr eval (completions)")
 
 
+def sample_with(sampler, params) -> Callable[[list[Problem]], list[list[Completion]]]:
+    """The `sample_fn` of evaluate_sampler for any Sampler and SamplingParams."""
+
+    def sample_fn(batch: list[Problem]) -> list[list[Completion]]:
+        groups = sampler.sample([p.sampler_prompt() for p in batch], params)
+        return [[Completion(s.text, s.logprob_sum, len(s.token_ids) or None, s.finish_reason, s.self_certainty)
+                 for s in group] for group in groups]
+
+    return sample_fn
+
+
 def evaluate_sampler(
     problems: list[Problem], sample_fn: Callable[[list[Problem]], list[list[Completion]]], run_dir: Path,
     ks: list[int], n: int, workers: int, batch_problems: int = 8,

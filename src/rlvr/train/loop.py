@@ -112,19 +112,14 @@ def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: d
 
 
 def evaluate(state: TrainState, cfg: TrainConfig, label: str) -> dict:
-    from rlvr.eval.run import Completion, evaluate_sampler
+    from rlvr.eval.run import evaluate_sampler, sample_with
 
     params = SamplingParams(n=cfg.eval_n, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
                             seed=cfg.seed)
 
-    def sample_fn(batch):
-        prompts = [p.prompt if isinstance(p.prompt, str) else [m.model_dump() for m in p.prompt] for p in batch]
-        return [[Completion(s.text, s.logprob_sum, len(s.token_ids), s.finish_reason, s.self_certainty) for s in g]
-                for g in state.sampler.sample(prompts, params)]
-
     ks = sorted({1, cfg.eval_n})
-    metrics = evaluate_sampler(state.eval_problems, sample_fn, cfg.output / f"eval-{label}", ks, cfg.eval_n,
-                               cfg.workers or 2, batch_problems=max(1, cfg.batch_size // cfg.eval_n))
+    metrics = evaluate_sampler(state.eval_problems, sample_with(state.sampler, params), cfg.output / f"eval-{label}",
+                               ks, cfg.eval_n, cfg.workers or 2, batch_problems=max(1, cfg.batch_size // cfg.eval_n))
     summary = {"eval": label, **{f"{key}": metrics["overall"][key] for key in [f"pass@{k}" for k in ks]},
                "by_domain": {d: {f"pass@{k}": m[f"pass@{k}"] for k in ks} for d, m in metrics["by_domain"].items()}}
     return summary

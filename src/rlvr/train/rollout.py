@@ -53,7 +53,7 @@ def collect_groups(sampler, scorer: Scorer, problems: list[Problem], count: int,
     for draw in range(max_draws if dynamic else 1):
         batch = draw_problems(problems, count - len(groups) if dynamic else count, seed, step, draw)
         t0 = time.perf_counter()
-        prompts = [p.prompt if isinstance(p.prompt, str) else [m.model_dump() for m in p.prompt] for p in batch]
+        prompts = [p.sampler_prompt() for p in batch]
         step_params = SamplingParams(**{**params.__dict__, "n": n, "seed": seed * 100_003 + step * 101 + draw})
         samples = sampler.sample(prompts, step_params)
         t1 = time.perf_counter()

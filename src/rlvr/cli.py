@@ -10,7 +10,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from rlvr.problems import iter_records
@@ -165,27 +172,108 @@ def sft(config: Path = typer.Argument(..., help="YAML config (rlvr.config.SFTCon
 
 @app.command()
 def train(
-    config: Path = typer.Argument(None, help="YAML config (rlvr.config.TrainConfig)."),
+    config: Path = typer.Argument(None, help="YAML config (rlvr.config.TrainConfig); none = the embedded defaults."),
     resume: Path = typer.Option(None, "--resume", help="Continue this run directory from its latest checkpoint."),
+    output: Path = typer.Option(None, "--output", "-o", help="Run directory (overrides the config's output)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished or stopped run in the output."),
     print_config: bool = typer.Option(False, "--print-config", help="Show the resolved config with defaults and exit."),
 ) -> None:
-    """RLVR training (GRPO family) with checkpoints, metrics and a report."""
+    """RLVR training (GRPO family) with checkpoints, metrics, a before/after table and a report.
+
+    Without CONFIG: the main job's defaults (the shipped tiny reasoner on the synthetic suite)."""
     from rlvr.config import ConfigError, TrainConfig, load_config
     from rlvr.train.loop import train as run_train
 
-    if (config is None) == (resume is None):
-        console.print("[red]error:[/red] give CONFIG.yaml or --resume RUN_DIR")
+    if config is not None and resume is not None:
+        console.print("[red]error:[/red] give CONFIG.yaml or --resume RUN_DIR, not both")
         raise typer.Exit(2)
+    overrides = {"output": str(output)} if output else {}
     try:
-        cfg = load_config(config or resume / "config.yaml", TrainConfig)
+        if config or resume:
+            cfg = load_config(config or resume / "config.yaml", TrainConfig, overrides)
+        else:
+            cfg = TrainConfig(**overrides)
     except ConfigError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
     if print_config:
         print(yaml_dump(cfg))
         return
-    report = run_train(cfg, resume=resume is not None, log=console.print)
+    try:
+        with TrainView(cfg.steps) as view:
+            report = run_train(cfg, resume=resume is not None, log=view.progress.console.print, overwrite=overwrite,
+                               on_step=view)
+    except (FileExistsError, FileNotFoundError, KeyError, ValueError) as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    print_before_after(report.parent)
     console.print(f"report: {report}")
+
+
+class TrainView:
+    """The live console view of a training run: a step bar with ETA and the latest batch metrics."""
+
+    def __init__(self, steps: int):
+        self.progress = Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[metrics]}"),
+                                 console=console)
+        self.task = self.progress.add_task("train", total=steps, metrics="")
+
+    def __enter__(self) -> TrainView:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def __call__(self, record: dict) -> None:
+        times = record["time_s"]
+        self.progress.update(self.task, completed=record["step"], metrics=(
+            f"reward {record['reward_mean']:.3f} entropy {record.get('entropy', 0):.3f} "
+            f"{record['sample_tok_s']:,.0f} tok/s | sample {times['sampling']:.1f}s score {times['scoring']:.1f}s "
+            f"learn {times['learning']:.1f}s"))
+
+
+def print_before_after(run_dir: Path) -> None:
+    """The held-out table of the run: pass@k per domain, before and after training."""
+    from rlvr.train.report import before_after
+
+    table_rows, ks = before_after(run_dir)
+    if not table_rows:
+        return
+    table = Table(title=f"held-out pass@k before -> after ({run_dir})")
+    table.add_column("domain")
+    for k in ks:
+        table.add_column(f"pass@{k}", justify="right")
+    for domain, cells in table_rows:
+        table.add_row(domain, *(f"{b:.1%} -> {a:.1%} ({100 * (a - b):+.1f})" for b, a in cells),
+                      style="bold" if domain == "overall" else None)
+    Console().print(table)
+
+
+@app.command("dph-prepare")
+def dph_prepare(config: Path = typer.Argument(..., help="Training config with method.name: dph.")) -> None:
+    """DPH-RL preparation: split the training prompts by the initial policy's success and store its
+    correct samples of the perfect set (with log-probs) in method.dph.data."""
+    from rlvr.config import ConfigError, TrainConfig, load_config
+    from rlvr.explore.dph import prepare
+    from rlvr.sampling.base import SamplingParams
+    from rlvr.sampling.torch_backend import TorchSampler
+    from rlvr.scoring import Scorer
+    from rlvr.train.loop import load_problems
+
+    try:
+        cfg = load_config(config, TrainConfig)
+    except ConfigError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    spec = cfg.method.dph
+    sampler = TorchSampler.from_pretrained(cfg.model, device="cpu", batch_size=cfg.batch_size)
+    params = SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
+    with Scorer(workers=cfg.workers) as scorer:
+        counts = prepare(sampler, scorer, load_problems(cfg)[0], params, spec.probe, spec.keep, spec.data, cfg.seed)
+    console.print(f"{spec.data}: {counts['perfect']} perfect prompts, {counts['exploration']} to explore, "
+                  f"{counts['samples']} stored samples of the initial policy")
 
 
 def yaml_dump(cfg) -> str:
@@ -196,20 +284,21 @@ def yaml_dump(cfg) -> str:
 
 @app.command()
 def serve(
-    model: Path = typer.Option(..., "--model", help="Local Hugging Face model directory."),
+    model: str = typer.Option(..., "--model", help="Local Hugging Face model directory or 'tiny-reasoner'."),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port", help="0 picks a free port (printed)."),
 ) -> None:
     """A minimal OpenAI-compatible server over the torch sampler (tests, small models)."""
     from http.server import ThreadingHTTPServer
 
+    from rlvr.models import model_path
     from rlvr.sampling.serve import make_handler
     from rlvr.sampling.torch_backend import TorchSampler
 
-    if not model.exists():
+    if not model_path(model).exists():
         console.print(f"[red]error:[/red] model path {model} does not exist")
         raise typer.Exit(2)
-    server = ThreadingHTTPServer((host, port), make_handler(TorchSampler.from_pretrained(model), str(model)))
+    server = ThreadingHTTPServer((host, port), make_handler(TorchSampler.from_pretrained(model), model))
     print(f"listening on {server.server_address[1]}", flush=True)
     server.serve_forever()
 

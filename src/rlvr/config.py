@@ -4,7 +4,7 @@ are one error naming the key, before any work starts."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -101,13 +101,73 @@ class LoraSpec(Strict):
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
 
 
+class DarsSpec(Strict):
+    schedule: Literal["et", "hw"] = "et"  # equal treatment | hardness weighted
+    n_max: int | None = None  # rollouts per prompt at most (default: 32 for et, 64 for hw)
+
+
+class GuideSpec(Strict):
+    gamma_quantile: float = 0.9  # gamma of the shaped ratio r / (r + gamma)
+
+
+class AmpoSpec(Strict):
+    replace: int = 2  # k: failed rollouts replaced by teacher solutions
+    pool: Path | None = None  # samples.jsonl of `rlvr eval` runs of teachers (plus meta.teacher_solution)
+    pool_size: int = 4  # teacher solutions per problem at most
+    beta: float = 0.1  # f(p) = p / (p + beta) on teacher tokens
+
+
+class DphSpec(Strict):
+    data: Path = Path("runs/dph.json")  # written by `rlvr dph-prepare CONFIG`
+    divergence: Literal["forward_kl", "js"] = "forward_kl"
+    coef: float = 0.02  # forward KL: 0.01..0.05; JS: 0.05..0.2
+    chunk: int = 16  # stored samples of the initial policy per step
+    probe: int = 4  # dph-prepare: samples per prompt to find the perfect set
+    keep: int = 4  # dph-prepare: samples per perfect prompt drawn to store (the correct ones are kept)
+
+
+class RgrSpec(Strict):
+    answer_weight: float = 0.5  # reward = w * answer + (1 - w) * rubric fraction
+    max_refine: int = 16  # wrong rollouts sent back for self-refinement per step
+    gamma_quantile: float = 0.9
+
+
+class MethodSpec(Strict):
+    """The exploration method (rlvr.explore) and its settings; `grpo` = the algo section alone."""
+
+    name: Literal["grpo", "dars", "dars_b", "guide", "ampo", "dph", "rgr"] = "grpo"
+    dars: DarsSpec = DarsSpec()
+    guide: GuideSpec = GuideSpec()
+    ampo: AmpoSpec = AmpoSpec()
+    dph: DphSpec = DphSpec()
+    rgr: RgrSpec = RgrSpec()
+
+
+# method -> (what it refuses, why): checked before any work starts.
+def method_conflicts(cfg: TrainConfig) -> str | None:
+    name, algo = cfg.method.name, cfg.algo
+    if name in ("dars", "dars_b", "ampo") and algo.advantage != "dr_grpo":
+        return f"method {name} uses the advantage r - mean: set algo.advantage: dr_grpo"
+    if name in ("dars", "dars_b", "guide") and cfg.dynamic_sampling:
+        return f"method {name} drops all-same groups itself: set dynamic_sampling: false"
+    if name in ("guide", "ampo", "rgr") and algo.loss != "ppo_clip":
+        return f"method {name} shapes per-token off-policy ratios: algo.loss must be ppo_clip"
+    if name in ("guide", "ampo", "rgr") and algo.advantage == "pass_at_k":
+        return f"method {name} mixes off-policy rollouts into groups: algo.advantage pass_at_k is not supported"
+    if name == "dph" and algo.kl_estimator:
+        return "method dph replaces the reference model by stored samples: remove algo.kl_estimator"
+    if name == "dars_b" and cfg.minibatch_size is not None:
+        return "method dars_b takes one optimizer step per epoch over the whole batch: set minibatch_size: null"
+    return None
+
+
 class TrainConfig(Strict):
     model: str  # Hugging Face model directory (the policy; also the reference when KL is on)
     suite: str | None = "synthetic"  # training problems ...
     data: Path | None = None  # ... or a file
     eval_suite: str | None = "synthetic-heldout"
     eval_every: int = 0  # steps; 0 = only before and after
-    eval_problems: int = 64  # held-out problems per evaluation (first ones, fixed)
+    eval_problems: int | None = None  # held-out problems per evaluation, evenly spread; None = all
     eval_n: int = 4
     output: Path = Path("runs/train")
     steps: int = 20
@@ -119,12 +179,14 @@ class TrainConfig(Strict):
     max_draws: int = 3  # dynamic sampling: prompt batches drawn per step at most
     mask_truncated: bool = True  # overlong responses do not enter the loss
     ppo_epochs: int = 1
-    minibatch_size: int = 64  # rollouts per optimizer step
+    minibatch_size: int | None = 64  # rollouts per optimizer step; null = the whole batch
+    microbatch_size: int | None = None  # rollouts per forward/backward (gradient accumulation); null = minibatch
     lr: float = 1e-5
     warmup_steps: int = 0
     grad_clip: float = 1.0
     algo: AlgoConfig = AlgoConfig()
     lora: LoraSpec | None = None  # LoRA adapters via peft; None = full fine-tuning
+    method: MethodSpec = MethodSpec()
     save_every: int = 10
     keep_checkpoints: int = 2
     seed: int = 0
@@ -152,4 +214,7 @@ class TrainConfig(Strict):
                 raise ValueError(f"{key}: unknown {name!r}; valid: {', '.join(registry.names())}")
         if self.algo.kl_estimator and self.algo.kl_estimator not in KL_ESTIMATORS.names():
             raise ValueError(f"algo.kl_estimator: unknown {self.algo.kl_estimator!r}; valid: k1, k2, k3")
+        conflict = method_conflicts(self)
+        if conflict:
+            raise ValueError(f"method.name: {conflict}")
         return self

@@ -101,7 +101,10 @@ class TorchSampler:
     def from_pretrained(cls, path: str | Path, device: str = "auto", **kwargs) -> TorchSampler:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if not Path(path).exists():
+        from rlvr.models import model_path
+
+        path = model_path(path)
+        if not path.exists():
             raise FileNotFoundError(f"model path {path} does not exist (models cannot be downloaded here: "
                                     "pass a local Hugging Face model directory)")
         if device == "auto":

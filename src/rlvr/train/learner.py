@@ -1,4 +1,13 @@
-"""From groups to a padded batch, and PPO-style updates of the policy on it."""
+"""From groups to a padded batch, and PPO-style updates of the policy on it.
+
+Rows of a batch differ by where their tokens came from (`Rollout.source`) and so by their loss:
+- `policy`: the policy's own samples -> the configured policy loss (PPO-clip, GSPO);
+- `hint`, `refined`: sampled with a hint or feedback in the context, trained without it
+  (Guide, RGR-GRPO) -> shaped ratio, no clipping;
+- `teacher`: teacher solutions (AMPO) -> shaped probability, no clipping;
+- `reference`: stored samples of the initial policy (DPH-RL) -> divergence f(pi_theta / pi_0),
+  outside the advantage.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +20,23 @@ from rlvr.algo.advantages import ADVANTAGES, AdvantageConfig
 from rlvr.algo.kl import KL_ESTIMATORS
 from rlvr.algo.logprobs import token_logprobs
 from rlvr.algo.losses import AGGREGATIONS, POLICY_LOSSES, LossConfig
+from rlvr.algo.offpolicy import DIVERGENCES, ratio_quantile, shaped_prob_loss, shaped_ratio_loss
 from rlvr.config import AlgoConfig
+from rlvr.problems import Rollout
 from rlvr.train.rollout import Group
+
+SOURCES = {"policy": 0, "hint": 1, "refined": 1, "teacher": 2, "reference": 3}
+ON_POLICY, SHAPED_RATIO, SHAPED_PROB, REHEARSAL = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class OffPolicySpec:
+    """Parameters of the off-policy terms (rlvr.algo.offpolicy)."""
+
+    gamma_quantile: float = 0.9  # Guide / RGR: gamma = this quantile of the off-policy ratios
+    beta: float = 0.1  # AMPO: f(p) = p / (p + beta)
+    divergence: str = "forward_kl"  # DPH-RL: forward_kl | js
+    divergence_coef: float = 0.0
 
 
 @dataclass
@@ -22,24 +46,26 @@ class Batch:
     input_ids: torch.Tensor  # [B, L]
     attention_mask: torch.Tensor  # [B, L]
     loss_mask: torch.Tensor  # [B, L-1]: 1 where position t predicts a completion token
-    old_logp: torch.Tensor  # [B, L-1]: behaviour log-probs (from the sampler), 0 elsewhere
-    advantages: torch.Tensor  # [B]
+    old_logp: torch.Tensor  # [B, L-1]: behaviour log-probs (pi_0's for rehearsal rows), 0 elsewhere
+    advantages: torch.Tensor  # [B] (0 for rehearsal rows)
     rewards: torch.Tensor  # [B]
+    kind: torch.Tensor  # [B]: ON_POLICY | SHAPED_RATIO | SHAPED_PROB | REHEARSAL
 
 
 def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad_id: int, reference=None,
-                temperature: float = 1.0) -> Batch:
-    """Pad rollouts into tensors and compute advantages. With `algo.kl_in_reward`, each reward first
-    loses kl_coef * sum_t KL_t(behaviour || reference) over its completion tokens."""
-    rollouts = [r for g in groups for r in g.rollouts]
-    truncated = [t for g in groups for t in g.truncated]
-    rewards = torch.tensor([r.score.reward for r in rollouts], dtype=torch.float32)
-    group_ids = torch.tensor([i for i, g in enumerate(groups) for _ in g.rollouts])
+                temperature: float = 1.0, rehearsal: list[Rollout] = ()) -> Batch:
+    """Pad rollouts into tensors and compute advantages over the groups. With `algo.kl_in_reward`,
+    each reward first loses kl_coef * sum_t KL_t(behaviour || reference) over its completion tokens.
+    `rehearsal` rows (DPH-RL) join the batch outside any group."""
+    rollouts = [r for g in groups for r in g.rollouts] + list(rehearsal)
+    truncated = [t for g in groups for t in g.truncated] + [False] * len(rehearsal)
+    in_groups = len(rollouts) - len(rehearsal)
+    rewards = torch.tensor([r.score.reward if r.score else 0.0 for r in rollouts], dtype=torch.float32)
+    group_ids = torch.tensor([i for i, g in enumerate(groups) for _ in g.rollouts], dtype=torch.long)
     width = max(len(r.prompt_ids) + len(r.completion_ids) for r in rollouts)
     b = len(rollouts)
     input_ids = torch.full((b, width), pad_id)
     attention = torch.zeros((b, width), dtype=torch.long)
-    loss_mask = torch.zeros((b, width - 1))
     completion = torch.zeros((b, width - 1))
     old_logp = torch.zeros((b, width - 1))
     for i, r in enumerate(rollouts):
@@ -47,7 +73,8 @@ def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad
         input_ids[i, : p + c] = torch.tensor(r.prompt_ids + r.completion_ids)
         attention[i, : p + c] = 1
         completion[i, p - 1 : p - 1 + c] = 1  # position t predicts token t + 1
-        old_logp[i, p - 1 : p - 1 + c] = torch.tensor(r.logprobs)
+        if r.logprobs:
+            old_logp[i, p - 1 : p - 1 + c] = torch.tensor(r.logprobs)
     loss_mask = completion.clone()
     if mask_truncated:
         loss_mask[torch.tensor(truncated, dtype=torch.bool)] = 0
@@ -56,8 +83,12 @@ def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad
             ref_logp, _ = policy_logprobs(reference, input_ids, attention, completion, temperature)
         kl = (KL_ESTIMATORS.get(algo.kl_estimator)(old_logp, ref_logp) * completion).sum(dim=1)  # [B]
         rewards = rewards - algo.kl_coef * kl
-    advantages = ADVANTAGES.get(algo.advantage)(rewards, group_ids, AdvantageConfig(k=algo.pass_k))
-    return Batch(input_ids, attention, loss_mask, old_logp, advantages, rewards)
+    advantages = torch.zeros(b)
+    if in_groups:
+        advantages[:in_groups] = ADVANTAGES.get(algo.advantage)(rewards[:in_groups], group_ids,
+                                                                AdvantageConfig(k=algo.pass_k))
+    kind = torch.tensor([SOURCES[r.source] for r in rollouts])
+    return Batch(input_ids, attention, loss_mask, old_logp, advantages, rewards, kind)
 
 
 def policy_logprobs(model, input_ids, attention_mask, loss_mask, temperature: float):
@@ -75,43 +106,99 @@ def policy_logprobs(model, input_ids, attention_mask, loss_mask, temperature: fl
     return logp, entropy
 
 
-def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, epochs: int, minibatch: int,
-                  grad_clip: float, temperature: float, reference=None, generator=None) -> dict[str, float]:
-    """PPO epochs over minibatches; returns averaged metrics."""
+def aggregation_weight(name: str, mask: torch.Tensor) -> float:
+    """What an aggregation divides by, so that microbatch losses scaled by weight(micro) /
+    weight(minibatch) sum to the minibatch's loss exactly (gradient accumulation)."""
+    if name == "token_mean":
+        return float(mask.sum())
+    if name == "seq_mean_token_mean":
+        return float((mask.sum(dim=1) > 0).sum())
+    return float(mask.shape[0])  # token_sum_norm: rows
+
+
+def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off: OffPolicySpec,
+                   loss_cfg: LossConfig, temperature: float, reference=None) -> tuple[torch.Tensor, dict, dict]:
+    """The loss of rows `idx`, each term aggregated over its own tokens; -> (loss terms, their
+    masks, metrics). Terms: "policy" (all rows trained by advantage) and "rehearsal"."""
+    mask, kind = batch.loss_mask[idx], batch.kind[idx][:, None]
+    old, adv = batch.old_logp[idx], batch.advantages[idx]
+    logp, entropy = policy_logprobs(model, batch.input_ids[idx], batch.attention_mask[idx], mask, temperature)
+    on = mask * (kind == ON_POLICY)
+    per_token, metrics = POLICY_LOSSES.get(algo.loss)(logp, old, adv, on, loss_cfg)
+    shaped = mask * (kind == SHAPED_RATIO)
+    if shaped.any():
+        gamma = ratio_quantile(logp, old, shaped, off.gamma_quantile)
+        per_token = per_token + shaped_ratio_loss(logp, old, adv, shaped, gamma)
+        metrics["offpolicy_gamma"] = float(gamma)
+    teacher = mask * (kind == SHAPED_PROB)
+    if teacher.any():
+        per_token = per_token + shaped_prob_loss(logp, adv, teacher, off.beta)
+    trained = on + shaped + teacher
+    aggregate = AGGREGATIONS.get(algo.aggregation)
+    terms, masks = {"policy": aggregate(per_token, trained, loss_cfg)}, {"policy": trained}
+    if algo.entropy_coef:
+        terms["policy"] = terms["policy"] - algo.entropy_coef * aggregate(entropy, trained, loss_cfg)
+    if reference is not None and algo.kl_estimator and not algo.kl_in_reward:
+        with torch.no_grad():
+            ref_logp, _ = policy_logprobs(reference, batch.input_ids[idx], batch.attention_mask[idx], mask,
+                                          temperature)
+        kl_value = aggregate(KL_ESTIMATORS.get(algo.kl_estimator)(logp, ref_logp) * trained, trained, loss_cfg)
+        terms["policy"] = terms["policy"] + algo.kl_coef * kl_value
+        metrics["kl"] = kl_value.item()
+    rehearse = mask * (kind == REHEARSAL)
+    if rehearse.any() and off.divergence_coef:
+        divergence = aggregate(DIVERGENCES.get(off.divergence)(logp, old, rehearse), rehearse, loss_cfg)
+        terms["rehearsal"], masks["rehearsal"] = off.divergence_coef * divergence, rehearse
+        metrics["rehearsal_divergence"] = divergence.item()
+    metrics["entropy"] = ((entropy.detach() * trained).sum() / trained.sum().clamp(min=1)).item()
+    return terms, masks, metrics
+
+
+def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, epochs: int, minibatch: int | None,
+                  grad_clip: float, temperature: float, reference=None, generator=None,
+                  microbatch: int | None = None, off: OffPolicySpec = OffPolicySpec()) -> dict[str, float]:
+    """PPO epochs; one optimizer step per minibatch (None: the whole batch, as DARS-B), its
+    gradient accumulated over microbatches (None: the minibatch) so memory is bounded by the
+    microbatch; returns averaged metrics."""
+    rows = batch.input_ids.shape[0]
+    minibatch = minibatch or rows
+    microbatch = min(microbatch or minibatch, minibatch)
     loss_cfg = LossConfig(eps_low=algo.eps_low, eps_high=algo.eps_high, dual_clip=algo.dual_clip,
                           max_len=batch.loss_mask.shape[1])
-    policy_loss, aggregate = POLICY_LOSSES.get(algo.loss), AGGREGATIONS.get(algo.aggregation)
     model.train()
     totals: dict[str, float] = {}
     updates = 0
     t0 = time.perf_counter()
     for _ in range(epochs):
-        order = torch.randperm(batch.input_ids.shape[0], generator=generator)
-        for start in range(0, len(order), minibatch):
-            idx = order[start : start + minibatch]
-            mask = batch.loss_mask[idx]
-            if mask.sum() == 0:
+        order = torch.randperm(rows, generator=generator)
+        for start in range(0, rows, minibatch):
+            mini = order[start : start + minibatch]
+            if batch.loss_mask[mini].sum() == 0:
                 continue
-            logp, entropy = policy_logprobs(model, batch.input_ids[idx], batch.attention_mask[idx], mask, temperature)
-            per_token, metrics = policy_loss(logp, batch.old_logp[idx], batch.advantages[idx], mask, loss_cfg)
-            loss = aggregate(per_token, mask, loss_cfg)
-            if algo.entropy_coef:
-                loss = loss - algo.entropy_coef * aggregate(entropy, mask, loss_cfg)
-            if reference is not None and algo.kl_estimator and not algo.kl_in_reward:
-                with torch.no_grad():
-                    ref_logp, _ = policy_logprobs(reference, batch.input_ids[idx], batch.attention_mask[idx], mask,
-                                                  temperature)
-                kl = KL_ESTIMATORS.get(algo.kl_estimator)(logp, ref_logp) * mask
-                kl_value = aggregate(kl, mask, loss_cfg)
-                loss = loss + algo.kl_coef * kl_value
-                metrics["kl"] = kl_value.item()
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip))
+            full = {"policy": batch.loss_mask[mini] * (batch.kind[mini] != REHEARSAL)[:, None],
+                    "rehearsal": batch.loss_mask[mini] * (batch.kind[mini] == REHEARSAL)[:, None]}
+            step_metrics: dict[str, float] = {"loss": 0.0}
+            micro_count = 0
+            for m0 in range(0, len(mini), microbatch):
+                idx = mini[m0 : m0 + microbatch]
+                if batch.loss_mask[idx].sum() == 0:
+                    continue
+                terms, masks, metrics = minibatch_loss(model, batch, idx, algo, off, loss_cfg, temperature, reference)
+                loss = sum(value * aggregation_weight(algo.aggregation, masks[name])
+                           / max(aggregation_weight(algo.aggregation, full[name]), 1e-9)
+                           for name, value in terms.items())
+                loss.backward()
+                step_metrics["loss"] += loss.item()
+                for key, value in metrics.items():
+                    step_metrics[key] = step_metrics.get(key, 0.0) + value
+                micro_count += 1
+            for key in step_metrics:
+                if key != "loss":
+                    step_metrics[key] /= max(micro_count, 1)
+            step_metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip))
             optimizer.step()
-            metrics["loss"] = loss.item()
-            metrics["entropy"] = ((entropy.detach() * mask).sum() / mask.sum()).item()
-            for key, value in metrics.items():
+            for key, value in step_metrics.items():
                 totals[key] = totals.get(key, 0.0) + value
             updates += 1
     if updates:  # the learning-rate schedule counts training steps that updated the policy

@@ -16,12 +16,14 @@ import torch
 import yaml
 
 from rlvr.config import TrainConfig
+from rlvr.explore import Method, StepContext, make_method
+from rlvr.models import model_path
 from rlvr.problems import Problem
 from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.torch_backend import TorchSampler
 from rlvr.scoring import Scorer
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
-from rlvr.train.learner import build_batch, update_policy
+from rlvr.train.learner import OffPolicySpec, build_batch, update_policy
 from rlvr.train.rollout import Group, RolloutStats, collect_groups
 
 
@@ -36,6 +38,7 @@ class TrainState:
     eval_problems: list[Problem]
     reference: Any
     step: int
+    method: Method
 
 
 def load_problems(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
@@ -43,15 +46,27 @@ def load_problems(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
     from rlvr.suites.loaders import load_data
 
     train = load_suite(cfg.suite) if cfg.suite else load_data(cfg.data)
-    held_out = load_suite(cfg.eval_suite)[: cfg.eval_problems] if cfg.eval_suite else []
+    held_out = spread(load_suite(cfg.eval_suite), cfg.eval_problems) if cfg.eval_suite else []
     return train, held_out
+
+
+def spread(problems: list[Problem], count: int | None) -> list[Problem]:
+    """`count` problems at evenly spaced positions (suites are grouped by task and level, so
+    every task keeps its share); all of them when `count` is None or larger.
+
+    >>> spread(list(range(10)), 3)
+    [0, 3, 6]
+    """
+    if count is None or count >= len(problems):
+        return problems
+    return [problems[i * len(problems) // count] for i in range(count)]
 
 
 def setup(cfg: TrainConfig, resume_from: Path | None) -> TrainState:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(cfg.seed)
-    source = resume_from or Path(cfg.model)
+    source = resume_from or model_path(cfg.model)
     if not source.exists():
         raise FileNotFoundError(f"model: {source} does not exist")
     if cfg.lora is None:
@@ -66,10 +81,11 @@ def setup(cfg: TrainConfig, resume_from: Path | None) -> TrainState:
     step = load_state(resume_from, optimizer, scheduler) if resume_from else 0
     reference = None
     if cfg.algo.kl_estimator:
-        reference = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=torch.float32).eval()
+        reference = AutoModelForCausalLM.from_pretrained(model_path(cfg.model), dtype=torch.float32).eval()
     problems, eval_problems = load_problems(cfg)
+    method = make_method(cfg)
     return TrainState(model, tokenizer, optimizer, scheduler, TorchSampler(model, tokenizer, cfg.batch_size),
-                      problems, eval_problems, reference, step)
+                      method.train_problems(problems), eval_problems, reference, step, method)
 
 
 def lora_model(cfg: TrainConfig, resume_from: Path | None):
@@ -80,12 +96,19 @@ def lora_model(cfg: TrainConfig, resume_from: Path | None):
         from peft import LoraConfig, PeftModel, get_peft_model
     except ImportError as e:
         raise ImportError("lora: needs peft (pip install 'rlvr[lora]')") from e
-    base = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=torch.float32)
+    base = AutoModelForCausalLM.from_pretrained(model_path(cfg.model), dtype=torch.float32)
     if resume_from is not None:
         return PeftModel.from_pretrained(base, resume_from, is_trainable=True)
     spec = cfg.lora
     return get_peft_model(base, LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
                                            target_modules=spec.target_modules, task_type="CAUSAL_LM"))
+
+
+def offpolicy_spec(cfg: TrainConfig) -> OffPolicySpec:
+    method = cfg.method
+    gamma_q = method.rgr.gamma_quantile if method.name == "rgr" else method.guide.gamma_quantile
+    return OffPolicySpec(gamma_quantile=gamma_q, beta=method.ampo.beta, divergence=method.dph.divergence,
+                         divergence_coef=method.dph.coef if method.name == "dph" else 0.0)
 
 
 def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: dict, seconds: float) -> dict:
@@ -103,11 +126,13 @@ def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: d
         "pass@1_batch": sum(correct) / len(correct),
         "zero_variance_frac": rollout.groups_zero_variance / max(rollout.groups_drawn, 1),
         "response_len_mean": sum(lengths) / len(lengths), "truncated_frac": sum(truncated) / len(truncated),
+        "sampled_tokens": rollout.tokens,  # every rollout of the step, extra stages included (the budget)
         "sample_tok_s": rollout.tokens / max(rollout.sample_s, 1e-9),
         "train_tok_s": learn.get("train_tokens", 0) / max(learn.get("learn_s", 1e-9), 1e-9),
         "time_s": {"sampling": rollout.sample_s, "scoring": rollout.score_s, "learning": learn.get("learn_s", 0.0),
                    "total": seconds},
         **{k: v for k, v in learn.items() if k not in ("learn_s", "train_tokens")},
+        **rollout.extra,
     }
 
 
@@ -117,7 +142,7 @@ def evaluate(state: TrainState, cfg: TrainConfig, label: str) -> dict:
     params = SamplingParams(n=cfg.eval_n, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
                             seed=cfg.seed)
 
-    ks = sorted({1, cfg.eval_n})
+    ks = sorted({2 ** i for i in range(cfg.eval_n.bit_length()) if 2 ** i <= cfg.eval_n} | {cfg.eval_n})
     metrics = evaluate_sampler(state.eval_problems, sample_with(state.sampler, params), cfg.output / f"eval-{label}",
                                ks, cfg.eval_n, cfg.workers or 2, batch_problems=max(1, cfg.batch_size // cfg.eval_n))
     summary = {"eval": label, **{f"{key}": metrics["overall"][key] for key in [f"pass@{k}" for k in ks]},
@@ -125,9 +150,26 @@ def evaluate(state: TrainState, cfg: TrainConfig, label: str) -> dict:
     return summary
 
 
-def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
+def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """A new run never mixes with an old one: an existing run is an error unless `overwrite`
+    (then its metrics, evaluations and checkpoints are removed first) or `resume`."""
+    import shutil
+
+    old = [p for p in run_dir.glob("*") if p.name in ("metrics.jsonl", "checkpoints") or p.name.startswith("eval-")]
+    if resume or not old:
+        return
+    if not overwrite:
+        raise FileExistsError(f"{run_dir} holds a run already: --resume it, pass --overwrite, or choose another output")
+    for p in old:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+
+def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = False, on_step=None) -> Path:
+    """Run (or `resume`) the training of `cfg`; `log` gets one line per step and `on_step` each
+    step's metrics record (the CLI's live view). Returns the report's path."""
     run_dir = cfg.output
     run_dir.mkdir(parents=True, exist_ok=True)
+    prepare_run_dir(run_dir, resume, overwrite)
     checkpoint = latest_checkpoint(run_dir) if resume else None
     if resume and checkpoint is None:
         log(f"no checkpoint in {run_dir}: starting from step 0")
@@ -140,18 +182,28 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
             out.write(json.dumps({"step": 0, **evaluate(state, cfg, "before")}) + "\n")
         for step in range(state.step, cfg.steps):
             t0 = time.perf_counter()
-            groups, rollout = collect_groups(state.sampler, scorer, state.problems, cfg.prompts_per_step,
-                                             cfg.rollouts_per_prompt, params, step, cfg.seed, cfg.dynamic_sampling,
-                                             cfg.max_draws)
-            batch = build_batch(groups, cfg.algo, cfg.mask_truncated, pad, state.reference, cfg.temperature)
-            learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, cfg.ppo_epochs,
-                                  cfg.minibatch_size, cfg.grad_clip, cfg.temperature, state.reference,
-                                  torch.Generator().manual_seed(cfg.seed * 7919 + step))
-            record = step_metrics(step, groups, rollout, learn, time.perf_counter() - t0)
+            sampled, rollout = collect_groups(state.sampler, scorer, state.problems, cfg.prompts_per_step,
+                                              cfg.rollouts_per_prompt, params, step, cfg.seed, cfg.dynamic_sampling,
+                                              cfg.max_draws)
+            context = StepContext(state.sampler, scorer, params, cfg.rollouts_per_prompt, step, cfg.seed, rollout,
+                                  state.model, state.tokenizer)
+            groups, rehearsal = state.method.expand(list(sampled), context), state.method.rehearsal(step)
+            learn = {}
+            if groups or rehearsal:
+                batch = build_batch(groups, cfg.algo, cfg.mask_truncated, pad, state.reference, cfg.temperature,
+                                    rehearsal)
+                learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, cfg.ppo_epochs,
+                                      cfg.minibatch_size, cfg.grad_clip, cfg.temperature, state.reference,
+                                      torch.Generator().manual_seed(cfg.seed * 7919 + step), cfg.microbatch_size,
+                                      offpolicy_spec(cfg))
+            record = step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)
+            record["trained_rollouts"] = sum(len(g.rollouts) for g in groups) + len(rehearsal)
             if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps and state.eval_problems:
                 record["eval"] = evaluate(state, cfg, f"step-{step + 1}")
             out.write(json.dumps(record) + "\n")
             out.flush()
+            if on_step:
+                on_step(record)
             log(f"step {step + 1}/{cfg.steps} reward {record['reward_mean']:.3f} pass@1 {record['pass@1_batch']:.3f} "
                 f"loss {record.get('loss', 0):.4f} entropy {record.get('entropy', 0):.3f} "
                 f"{record['time_s']['total']:.1f}s")

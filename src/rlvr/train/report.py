@@ -58,6 +58,20 @@ def write_train_report(run_dir: Path) -> Path:
     return path
 
 
+def before_after(run_dir: Path) -> tuple[list[tuple[str, list[tuple[float, float]]]], list[int]]:
+    """([(domain, [(before, after) for the first and last k])], [ks]) from the run's two
+    held-out evaluations; empty when either is missing. The last row is "overall"."""
+    paths = [run_dir / f"eval-{label}" / "metrics.json" for label in ("before", "after")]
+    if not all(p.exists() for p in paths):
+        return [], []
+    before, after = (json.loads(p.read_text()) for p in paths)
+    ks = sorted({after["k"][0], after["k"][-1]})
+    rows = [(domain, [(before["by_domain"].get(domain, {}).get(f"pass@{k}", float("nan")), m[f"pass@{k}"])
+                      for k in ks]) for domain, m in sorted(after["by_domain"].items())]
+    rows.append(("overall", [(before["overall"][f"pass@{k}"], after["overall"][f"pass@{k}"]) for k in ks]))
+    return rows, ks
+
+
 def plot_before_after(run_dir: Path) -> bool:
     """pass@k vs k per domain from eval-before/ and eval-after/ (dashed = before)."""
     paths = [run_dir / f"eval-{label}" / "metrics.json" for label in ("before", "after")]

@@ -44,6 +44,36 @@ def draw_problems(problems: list[Problem], count: int, seed: int, step: int, dra
     return rng.sample(problems, min(count, len(problems)))
 
 
+def sample_groups(sampler, scorer: Scorer, problems: list[Problem], params: SamplingParams, stats: RolloutStats,
+                  prompts: list | None = None, source: str = "policy") -> list[Group]:
+    """Sample `params.n` completions per problem, score them, and make groups.
+
+    `prompts` (default: each problem's own) is what the sampler sees; the rollouts always record
+    the problem's own prompt, so a completion sampled with a hint or feedback in the context is
+    trained on without it (`source` marks it; its log-probs stay those of the context it was
+    sampled in, the behaviour policy)."""
+    t0 = time.perf_counter()
+    samples = sampler.sample(prompts or [p.sampler_prompt() for p in problems], params)
+    t1 = time.perf_counter()
+    scores = iter(scorer.score_many([(p, s.text) for p, group in zip(problems, samples) for s in group]))
+    stats.sample_s += t1 - t0
+    stats.score_s += time.perf_counter() - t1
+    own_prompts = [sampler.encode(p.sampler_prompt()) for p in problems] if prompts else None
+    groups = []
+    for i, (problem, group) in enumerate(zip(problems, samples)):
+        rollouts = [Rollout(problem_id=problem.id, prompt_ids=own_prompts[i] if own_prompts else s.prompt_ids,
+                            completion_ids=s.token_ids, text=s.text, logprobs=s.logprobs, source=source,
+                            score=next(scores)) for s in group]
+        stats.tokens += sum(len(s.token_ids) for s in group)
+        groups.append(Group(problem, rollouts, [s.finish_reason == "length" for s in group]))
+    return groups
+
+
+def draw_params(params: SamplingParams, n: int, seed: int, step: int, draw: int) -> SamplingParams:
+    """Sampling parameters of one draw of one step: deterministic, so a resumed run repeats them."""
+    return SamplingParams(**{**params.__dict__, "n": n, "seed": seed * 100_003 + step * 101 + draw})
+
+
 def collect_groups(sampler, scorer: Scorer, problems: list[Problem], count: int, n: int, params: SamplingParams,
                    step: int, seed: int, dynamic: bool, max_draws: int) -> tuple[list[Group], RolloutStats]:
     """`count` groups of `n` rollouts. With `dynamic`, zero-variance groups are dropped and more
@@ -52,23 +82,7 @@ def collect_groups(sampler, scorer: Scorer, problems: list[Problem], count: int,
     stats = RolloutStats()
     for draw in range(max_draws if dynamic else 1):
         batch = draw_problems(problems, count - len(groups) if dynamic else count, seed, step, draw)
-        t0 = time.perf_counter()
-        prompts = [p.sampler_prompt() for p in batch]
-        step_params = SamplingParams(**{**params.__dict__, "n": n, "seed": seed * 100_003 + step * 101 + draw})
-        samples = sampler.sample(prompts, step_params)
-        t1 = time.perf_counter()
-        scores = scorer.score_many([(p, s.text) for p, group in zip(batch, samples) for s in group])
-        stats.sample_s += t1 - t0
-        stats.score_s += time.perf_counter() - t1
-        k = 0
-        for problem, group in zip(batch, samples):
-            rollouts = []
-            for s in group:
-                rollouts.append(Rollout(problem_id=problem.id, prompt_ids=s.prompt_ids, completion_ids=s.token_ids,
-                                        text=s.text, logprobs=s.logprobs, source="policy", score=scores[k]))
-                k += 1
-                stats.tokens += len(s.token_ids)
-            made = Group(problem, rollouts, [s.finish_reason == "length" for s in group])
+        for made in sample_groups(sampler, scorer, batch, draw_params(params, n, seed, step, draw), stats):
             stats.groups_drawn += 1
             stats.groups_zero_variance += made.zero_variance
             if not (dynamic and made.zero_variance):

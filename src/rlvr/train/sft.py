@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from rlvr.config import SFTConfig
+from rlvr.models import model_path
 from rlvr.problems import Problem
 
 
@@ -52,10 +53,10 @@ def load_or_build(cfg: SFTConfig, problems: list[Problem]):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if cfg.model is not None:
-        if not Path(cfg.model).exists():
+        path = model_path(cfg.model)
+        if not path.exists():
             raise FileNotFoundError(f"model: {cfg.model} does not exist")
-        return AutoModelForCausalLM.from_pretrained(cfg.model, dtype=torch.float32), AutoTokenizer.from_pretrained(
-            cfg.model)
+        return AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32), AutoTokenizer.from_pretrained(path)
     from rlvr.models.tiny import build_model, build_tokenizer
 
     spec = cfg.new_model

@@ -1,0 +1,99 @@
+"""AMPO (adaptive multi-teacher policy optimization): teacher solutions on demand.
+
+Only when all N on-policy rollouts of a prompt fail, k of them are replaced by teacher
+solutions from the problem's pool. The pool holds up to `pool_size` solutions per problem: the
+problem's `meta.teacher_solution` (the synthetic suite writes each worked solution in a second
+style) and/or solutions from `method.ampo.pool`, a JSONL file as `rlvr eval` writes it
+(samples.jsonl of one or more teacher models: correct completions are taken).
+
+Selection by comprehension: the gold answer is put in place of the solution's final answer and
+the solution is scored by the *student's* mean probability of those answer tokens given the
+teacher's reasoning; the top k are taken. The advantage is r - mean over the mixed group; teacher
+tokens are trained with -A p / (p + beta) (rlvr.algo.offpolicy.shaped_prob_loss), no clipping.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+from rlvr.explore.base import Method, StepContext, accuracy, register
+from rlvr.problems import Problem, Rollout
+from rlvr.train.rollout import Group
+
+
+def load_pool(path: Path | None) -> dict[str, list[str]]:
+    """problem id -> correct teacher completions from samples.jsonl files of `rlvr eval`."""
+    pool: dict[str, list[str]] = defaultdict(list)
+    if path is None:
+        return pool
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if row["score"]["correct"]:
+                    pool[row["problem_id"]].append(row["completion"])
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise ValueError(f"{path}:{number}: not a samples.jsonl row of rlvr eval ({e})") from None
+    return pool
+
+
+def answer_span(text: str, extracted, gold) -> tuple[str, str, str]:
+    """(before, answer, after): the last occurrence of the extracted answer, replaced by the gold
+    answer when it is a string; the whole text as the "answer" when it cannot be found."""
+    found = str(extracted) if extracted is not None else ""
+    at = text.rfind(found) if found else -1
+    if at < 0:
+        return "", text, ""
+    answer = gold if isinstance(gold, str) and gold else found
+    return text[:at], answer, text[at + len(found):]
+
+
+@torch.no_grad()
+def comprehension(model, tokenizer, prompt_ids: list[int], before: str, answer: str, after: str) -> float:
+    """The student's mean token probability of `answer` given the prompt and the teacher's reasoning."""
+    encode = lambda s: tokenizer(s, add_special_tokens=False)["input_ids"] if s else []  # noqa: E731
+    head, body = prompt_ids + encode(before), encode(answer)
+    ids = torch.tensor([head + body])
+    logits = model(input_ids=ids).logits[0, len(head) - 1 : len(head) + len(body) - 1].float()
+    probs = torch.softmax(logits, dim=-1).gather(1, torch.tensor(body)[:, None])
+    return float(probs.mean())
+
+
+@register
+class Ampo(Method):
+    name = "ampo"
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.pool = load_pool(cfg.method.ampo.pool)
+
+    def teachers(self, problem: Problem) -> list[str]:
+        own = problem.meta.get("teacher_solution")
+        texts = ([own] if isinstance(own, str) else list(own or [])) + self.pool.get(problem.id, [])
+        return texts[: self.cfg.method.ampo.pool_size]
+
+    def expand(self, groups: list[Group], ctx: StepContext) -> list[Group]:
+        spec = self.cfg.method.ampo
+        for gi, g in enumerate(groups):
+            texts = self.teachers(g.problem)
+            if accuracy(g) > 0 or not texts:
+                continue
+            scores = ctx.scorer.score_many([(g.problem, t) for t in texts])
+            prompt_ids = g.rollouts[0].prompt_ids
+            ranked = sorted(((comprehension(ctx.model, ctx.tokenizer, prompt_ids,
+                                            *answer_span(t, s.extracted, g.problem.answer)), t, s)
+                             for t, s in zip(texts, scores) if s.correct), key=lambda x: -x[0])
+            chosen = ranked[: spec.replace]
+            keep = len(g.rollouts) - len(chosen)
+            teacher = [Rollout(problem_id=g.problem.id, prompt_ids=prompt_ids, source="teacher", text=t, score=s,
+                               completion_ids=ctx.tokenizer(t, add_special_tokens=False)["input_ids"]
+                               + [ctx.tokenizer.eos_token_id]) for _, t, s in chosen]
+            groups[gi] = Group(g.problem, g.rollouts[:keep] + teacher, g.truncated[:keep] + [False] * len(teacher))
+            ctx.count("ampo_teacher_rollouts", len(teacher))
+        return groups

@@ -1,0 +1,66 @@
+"""DPH-RL (diversity-preserving hybrid RL): mass-covering divergence to the initial policy as
+rehearsal, with no reference model in memory.
+
+`prepare` (CLI: `rlvr dph-prepare CONFIG`) samples the initial policy pi_0 `probe` times (4) on
+every training prompt; prompts solved every time form the "perfect" set, the rest the
+"exploration" set. It samples pi_0 once more on the perfect set and stores the correct samples
+with their pi_0 log-probs. Training then draws prompts from the exploration set only, and each
+batch takes a chunk of stored samples trained with coef * agg(f(pi_theta / pi_0))
+(f: forward KL or JS, rlvr.algo.offpolicy.DIVERGENCES).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from rlvr.explore.base import Method, register
+from rlvr.problems import Problem, Rollout
+from rlvr.sampling.base import SamplingParams
+from rlvr.scoring import Scorer
+from rlvr.train.rollout import RolloutStats, sample_groups
+
+
+def prepare(sampler, scorer: Scorer, problems: list[Problem], params: SamplingParams, probe: int, keep: int,
+            output: Path, seed: int = 0) -> dict:
+    """Split `problems` by pi_0's success and store pi_0's correct samples of the perfect set."""
+    stats = RolloutStats()
+    probed = sample_groups(sampler, scorer, problems, SamplingParams(**{**params.__dict__, "n": probe, "seed": seed}),
+                           stats)
+    perfect = [g.problem for g in probed if all(r.score.correct for r in g.rollouts)]
+    perfect_ids = {p.id for p in perfect}
+    again = sample_groups(sampler, scorer, perfect, SamplingParams(**{**params.__dict__, "n": keep, "seed": seed + 1}),
+                          stats)
+    samples = [{"problem_id": r.problem_id, "prompt_ids": r.prompt_ids, "completion_ids": r.completion_ids,
+                "logprobs": r.logprobs} for g in again for r in g.rollouts if r.score.correct]
+    data = {"perfect": sorted(perfect_ids), "exploration": [p.id for p in problems if p.id not in perfect_ids],
+            "samples": samples, "probe": probe}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(output)
+    return {"perfect": len(perfect_ids), "exploration": len(data["exploration"]), "samples": len(samples)}
+
+
+@register
+class Dph(Method):
+    name = "dph"
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        path = cfg.method.dph.data
+        if not path.exists():
+            raise FileNotFoundError(f"method.dph.data: {path} does not exist; make it with `rlvr dph-prepare CONFIG`")
+        data = json.loads(path.read_text())
+        self.exploration = set(data["exploration"])
+        self.samples = [Rollout(source="reference", text="", **s) for s in data["samples"]]
+
+    def train_problems(self, problems: list[Problem]) -> list[Problem]:
+        kept = [p for p in problems if p.id in self.exploration]
+        return kept or problems  # every prompt perfect: nothing left to explore, train on all
+
+    def rehearsal(self, step: int) -> list[Rollout]:
+        """`chunk` stored samples of pi_0, deterministic in (seed, step) so a resume repeats them."""
+        rng = random.Random(f"dph/{self.cfg.seed}/{step}")
+        return rng.sample(self.samples, min(self.cfg.method.dph.chunk, len(self.samples)))

@@ -1,0 +1,30 @@
+"""Guide (adaptive guidance): hinted groups for prompts the policy cannot solve yet.
+
+When all N rollouts of a prompt fail and the problem has a hint (`meta.hint`), N fresh rollouts
+are sampled with the hint appended to the prompt, and replace the failed group. They are trained
+on the prompt *without* the hint: their old log-probs are those of the hinted context (the
+behaviour policy), the new ones are computed without it, and the ratio is shaped as
+r / (r + gamma) without clipping (rlvr.algo.offpolicy.shaped_ratio_loss). Only groups with
+accuracy strictly between 0 and 1 are kept.
+"""
+
+from __future__ import annotations
+
+from rlvr.explore.base import Method, StepContext, accuracy, register, strictly_mixed, with_context
+from rlvr.train.rollout import Group
+
+
+@register
+class Guide(Method):
+    name = "guide"
+
+    def expand(self, groups: list[Group], ctx: StepContext) -> list[Group]:
+        failed = [i for i, g in enumerate(groups) if accuracy(g) == 0 and g.problem.meta.get("hint")]
+        problems = [groups[i].problem for i in failed]
+        prompts = [with_context(p.sampler_prompt(), p.meta["hint"]) for p in problems]
+        hinted = ctx.sample(problems, ctx.n, 1, prompts, source="hint")
+        for i, group in zip(failed, hinted):
+            groups[i] = group
+        ctx.count("guide_hinted_groups", len(failed))
+        ctx.count("guide_hinted_solved", sum(accuracy(g) > 0 for g in hinted))
+        return strictly_mixed(groups, ctx)

@@ -1,0 +1,56 @@
+"""RGR-GRPO (rubric-guided reinforcement): rubric rewards and guidance by self-refinement.
+
+Rewards: each training problem's rubric (its own `rubric`, or `meta.rubric`, which the synthetic
+suite fills with the intermediate results of the worked solution) is scored by the foundation's
+rubric scorer and mixed with the final-answer check:
+reward = answer_weight * answer_reward + (1 - answer_weight) * rubric_fraction.
+The paper's weights are not public; answer_weight 0.5 is our default (config: method.rgr).
+
+Guidance: up to `max_refine` wrong rollouts per step that miss criteria are sent back to the
+policy with the unmet criteria listed; a refined rollout that is then correct joins its group as
+an off-policy sample, trained on the original prompt with Guide's shaped ratio
+(rlvr.algo.offpolicy.shaped_ratio_loss).
+"""
+
+from __future__ import annotations
+
+from rlvr.explore.base import Method, StepContext, register, with_context
+from rlvr.problems import Problem, Rollout
+from rlvr.train.rollout import Group
+
+
+def unmet_criteria(rollout: Rollout) -> list[dict]:
+    return [c for c in (rollout.score.details.get("criteria") or []) if not c["met"]]
+
+
+def feedback(rollout: Rollout) -> str:
+    """The refinement request: the previous attempt and what it missed."""
+    missed = "; ".join(c["description"] or c["id"] for c in unmet_criteria(rollout))
+    return (f"A previous attempt:\n{rollout.text}\nIt missed: {missed}. "
+            "Write a corrected solution.")
+
+
+@register
+class Rgr(Method):
+    name = "rgr"
+
+    def train_problems(self, problems: list[Problem]) -> list[Problem]:
+        combine = {"mode": "mix", "answer_weight": self.cfg.method.rgr.answer_weight}
+        return [p.model_copy(update={"rubric": p.rubric or p.meta["rubric"], "rubric_combine": combine})
+                if (p.rubric or p.meta.get("rubric")) else p for p in problems]
+
+    def expand(self, groups: list[Group], ctx: StepContext) -> list[Group]:
+        wanted = [(gi, r) for gi, g in enumerate(groups) for r in g.rollouts
+                  if not r.score.correct and unmet_criteria(r)][: self.cfg.method.rgr.max_refine]
+        problems = [groups[gi].problem for gi, _ in wanted]
+        prompts = [with_context(p.sampler_prompt(), feedback(r)) for p, (_, r) in zip(problems, wanted)]
+        refined = ctx.sample(problems, 1, 1, prompts, source="refined")
+        joined = 0
+        for (gi, _), made in zip(wanted, refined):
+            if made.rollouts[0].score.correct:
+                g = groups[gi]
+                groups[gi] = Group(g.problem, g.rollouts + made.rollouts, g.truncated + made.truncated)
+                joined += 1
+        ctx.count("rgr_refined", len(wanted))
+        ctx.count("rgr_refined_joined", joined)
+        return groups

@@ -157,8 +157,8 @@ def test_ampo_replaces_k_failed_rollouts_with_the_best_understood_teachers(score
     import rlvr.explore.ampo as ampo
 
     pool = tmp_path / "samples.jsonl"
-    rows = [{"problem_id": "p", "completion": f"teacher {i}: \\boxed{{4}}", "score": {"correct": True}}
-            for i in range(3)] + [{"problem_id": "p", "completion": "bad \\boxed{9}", "score": {"correct": False}}]
+    rows = [{"problem_id": "p", "text": f"teacher {i}: \\boxed{{4}}", "correct": True}
+            for i in range(3)] + [{"problem_id": "p", "text": "bad \\boxed{9}", "correct": False}]
     pool.write_text("\n".join(json.dumps(r) for r in rows))
     understood = {"teacher 0": 0.2, "teacher 1": 0.9, "teacher 2": 0.5}
     monkeypatch.setattr(ampo, "comprehension",
@@ -186,7 +186,7 @@ def test_ampo_pool_errors_name_the_line(tmp_path):
     from rlvr.explore.ampo import load_pool
 
     bad = tmp_path / "pool.jsonl"
-    bad.write_text('{"problem_id": "p", "completion": "x", "score": {"correct": true}}\nnot json\n')
+    bad.write_text('{"problem_id": "p", "text": "x", "correct": true}\nnot json\n')
     with pytest.raises(ValueError, match="pool.jsonl:2"):
         load_pool(bad)
 

@@ -256,24 +256,47 @@ def dph_prepare(config: Path = typer.Argument(..., help="Training config with me
     """DPH-RL preparation: split the training prompts by the initial policy's success and store its
     correct samples of the perfect set (with log-probs) in method.dph.data."""
     from rlvr.config import ConfigError, TrainConfig, load_config
-    from rlvr.explore.dph import prepare
-    from rlvr.sampling.base import SamplingParams
-    from rlvr.sampling.torch_backend import TorchSampler
-    from rlvr.scoring import Scorer
-    from rlvr.train.loop import load_problems
+    from rlvr.explore.dph import prepare_for
 
     try:
         cfg = load_config(config, TrainConfig)
     except ConfigError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
-    spec = cfg.method.dph
-    sampler = TorchSampler.from_pretrained(cfg.model, device="cpu", batch_size=cfg.batch_size)
-    params = SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
-    with Scorer(workers=cfg.workers) as scorer:
-        counts = prepare(sampler, scorer, load_problems(cfg)[0], params, spec.probe, spec.keep, spec.data, cfg.seed)
-    console.print(f"{spec.data}: {counts['perfect']} perfect prompts, {counts['exploration']} to explore, "
+    counts = prepare_for(cfg)
+    console.print(f"{cfg.method.dph.data}: {counts['perfect']} perfect prompts, {counts['exploration']} to explore, "
                   f"{counts['samples']} stored samples of the initial policy")
+
+
+study_app = typer.Typer(no_args_is_help=True, help="Several training runs from one start, side by side.")
+app.add_typer(study_app, name="study")
+
+
+@study_app.command("explore")
+def study_explore(
+    config: Path = typer.Option(None, "--config", help="YAML of rlvr.study.explore.StudyConfig (else defaults)."),
+    methods: str = typer.Option(None, "--methods", help="Comma-separated subset, e.g. grpo,dars,dph."),
+    seeds: int = typer.Option(None, "--seeds", help="Number of seeds (0..N-1)."),
+    budget: int = typer.Option(None, "--budget", help="Sampled tokens per run."),
+    eval_problems: int = typer.Option(None, "--eval-problems", help="Held-out problems."),
+    output: Path = typer.Option(None, "-o", "--output", help="Study directory (rerun to resume)."),
+) -> None:
+    """GRPO and each exploration method from the same start, equal rollout budget, several seeds."""
+    from rlvr.config import ConfigError, load_config
+    from rlvr.study.explore import StudyConfig, run_study
+
+    overrides = {key: value for key, value in {
+        "methods": methods.split(",") if methods else None, "seeds": list(range(seeds)) if seeds else None,
+        "token_budget": budget, "eval_problems": eval_problems, "output": str(output) if output else None,
+    }.items() if value is not None}
+    try:
+        study = load_config(config, StudyConfig, overrides) if config else StudyConfig(**overrides)
+        summary = run_study(study, log=console.print)
+    except (ConfigError, KeyError, ValueError) as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    console.print(summary.read_text())
+    console.print(f"summary: {summary}")
 
 
 def yaml_dump(cfg) -> str:

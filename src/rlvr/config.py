@@ -170,7 +170,9 @@ class TrainConfig(Strict):
     eval_problems: int | None = None  # held-out problems per evaluation, evenly spread; None = all
     eval_n: int = 4
     output: Path = Path("runs/train")
-    steps: int = 20
+    steps: int = 20  # at most; see token_budget
+    token_budget: int | None = None  # stop once this many tokens were sampled for training (equal-budget studies)
+    eval_before: bool = True  # evaluate the start model on the held-out problems
     prompts_per_step: int = 8
     rollouts_per_prompt: int = 8
     max_new_tokens: int = 128

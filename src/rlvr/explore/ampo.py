@@ -36,8 +36,8 @@ def load_pool(path: Path | None) -> dict[str, list[str]]:
                 continue
             try:
                 row = json.loads(line)
-                if row["score"]["correct"]:
-                    pool[row["problem_id"]].append(row["completion"])
+                if row["correct"]:
+                    pool[row["problem_id"]].append(row["text"])
             except (json.JSONDecodeError, KeyError, TypeError) as e:
                 raise ValueError(f"{path}:{number}: not a samples.jsonl row of rlvr eval ({e})") from None
     return pool

@@ -43,6 +43,19 @@ def prepare(sampler, scorer: Scorer, problems: list[Problem], params: SamplingPa
     return {"perfect": len(perfect_ids), "exploration": len(data["exploration"]), "samples": len(samples)}
 
 
+def prepare_for(cfg) -> dict:
+    """`prepare` for a training config (TrainConfig with method.dph): its model, prompts and
+    sampling settings, into method.dph.data."""
+    from rlvr.sampling.torch_backend import TorchSampler
+    from rlvr.train.loop import load_problems
+
+    spec = cfg.method.dph
+    sampler = TorchSampler.from_pretrained(cfg.model, device="cpu", batch_size=cfg.batch_size)
+    params = SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
+    with Scorer(workers=cfg.workers) as scorer:
+        return prepare(sampler, scorer, load_problems(cfg)[0], params, spec.probe, spec.keep, spec.data, cfg.seed)
+
+
 @register
 class Dph(Method):
     name = "dph"

@@ -136,13 +136,22 @@ def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: d
     }
 
 
+def eval_ks(n: int) -> list[int]:
+    """Powers of two up to n, and n.
+
+    >>> eval_ks(12)
+    [1, 2, 4, 8, 12]
+    """
+    return sorted({2 ** i for i in range(n.bit_length()) if 2 ** i <= n} | {n})
+
+
 def evaluate(state: TrainState, cfg: TrainConfig, label: str) -> dict:
     from rlvr.eval.run import evaluate_sampler, sample_with
 
     params = SamplingParams(n=cfg.eval_n, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
                             seed=cfg.seed)
 
-    ks = sorted({2 ** i for i in range(cfg.eval_n.bit_length()) if 2 ** i <= cfg.eval_n} | {cfg.eval_n})
+    ks = eval_ks(cfg.eval_n)
     metrics = evaluate_sampler(state.eval_problems, sample_with(state.sampler, params), cfg.output / f"eval-{label}",
                                ks, cfg.eval_n, cfg.workers or 2, batch_problems=max(1, cfg.batch_size // cfg.eval_n))
     summary = {"eval": label, **{f"{key}": metrics["overall"][key] for key in [f"pass@{k}" for k in ks]},
@@ -164,9 +173,42 @@ def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
         shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
+def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int) -> dict:
+    """One step: rollouts -> the method's additions -> advantages -> policy update; its metrics."""
+    t0 = time.perf_counter()
+    params = SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
+    sampled, rollout = collect_groups(state.sampler, scorer, state.problems, cfg.prompts_per_step,
+                                      cfg.rollouts_per_prompt, params, step, cfg.seed, cfg.dynamic_sampling,
+                                      cfg.max_draws)
+    context = StepContext(state.sampler, scorer, params, cfg.rollouts_per_prompt, step, cfg.seed, rollout,
+                          state.model, state.tokenizer)
+    groups, rehearsal = state.method.expand(list(sampled), context), state.method.rehearsal(step)
+    learn = {}
+    if groups or rehearsal:
+        pad = state.tokenizer.pad_token_id if state.tokenizer.pad_token_id is not None else 0
+        batch = build_batch(groups, cfg.algo, cfg.mask_truncated, pad, state.reference, cfg.temperature, rehearsal)
+        learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, cfg.ppo_epochs,
+                              cfg.minibatch_size, cfg.grad_clip, cfg.temperature, state.reference,
+                              torch.Generator().manual_seed(cfg.seed * 7919 + step), cfg.microbatch_size,
+                              offpolicy_spec(cfg))
+    record = step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)
+    record["trained_rollouts"] = sum(len(g.rollouts) for g in groups) + len(rehearsal)
+    return record
+
+
+def metrics_until(run_dir: Path, step: int) -> list[dict]:
+    """The run's metrics rows up to `step` (a resumed run drops rows written after its checkpoint)."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in rows if r["step"] <= step and not (r.get("eval") == "after")]
+
+
 def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = False, on_step=None) -> Path:
     """Run (or `resume`) the training of `cfg`; `log` gets one line per step and `on_step` each
-    step's metrics record (the CLI's live view). Returns the report's path."""
+    step's metrics record (the CLI's live view). Stops after `steps`, or once `token_budget`
+    sampled tokens are spent. Returns the report's path."""
     run_dir = cfg.output
     run_dir.mkdir(parents=True, exist_ok=True)
     prepare_run_dir(run_dir, resume, overwrite)
@@ -175,43 +217,31 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
         log(f"no checkpoint in {run_dir}: starting from step 0")
     (run_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False))
     state = setup(cfg, checkpoint)
-    params = SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
-    pad = state.tokenizer.pad_token_id if state.tokenizer.pad_token_id is not None else 0
+    kept = metrics_until(run_dir, state.step)
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
+    spent = sum(r.get("sampled_tokens", 0) for r in kept)
+    step = state.step
     with Scorer(workers=cfg.workers) as scorer, open(run_dir / "metrics.jsonl", "a") as out:
-        if state.step == 0 and state.eval_problems:
+        if step == 0 and state.eval_problems and cfg.eval_before:
             out.write(json.dumps({"step": 0, **evaluate(state, cfg, "before")}) + "\n")
-        for step in range(state.step, cfg.steps):
-            t0 = time.perf_counter()
-            sampled, rollout = collect_groups(state.sampler, scorer, state.problems, cfg.prompts_per_step,
-                                              cfg.rollouts_per_prompt, params, step, cfg.seed, cfg.dynamic_sampling,
-                                              cfg.max_draws)
-            context = StepContext(state.sampler, scorer, params, cfg.rollouts_per_prompt, step, cfg.seed, rollout,
-                                  state.model, state.tokenizer)
-            groups, rehearsal = state.method.expand(list(sampled), context), state.method.rehearsal(step)
-            learn = {}
-            if groups or rehearsal:
-                batch = build_batch(groups, cfg.algo, cfg.mask_truncated, pad, state.reference, cfg.temperature,
-                                    rehearsal)
-                learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, cfg.ppo_epochs,
-                                      cfg.minibatch_size, cfg.grad_clip, cfg.temperature, state.reference,
-                                      torch.Generator().manual_seed(cfg.seed * 7919 + step), cfg.microbatch_size,
-                                      offpolicy_spec(cfg))
-            record = step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)
-            record["trained_rollouts"] = sum(len(g.rollouts) for g in groups) + len(rehearsal)
-            if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps and state.eval_problems:
-                record["eval"] = evaluate(state, cfg, f"step-{step + 1}")
+        while step < cfg.steps and not (cfg.token_budget and spent >= cfg.token_budget):
+            record = run_step(state, cfg, scorer, step)
+            step, spent = step + 1, spent + record["sampled_tokens"]
+            if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps and state.eval_problems:
+                record["eval"] = evaluate(state, cfg, f"step-{step}")
             out.write(json.dumps(record) + "\n")
             out.flush()
             if on_step:
                 on_step(record)
-            log(f"step {step + 1}/{cfg.steps} reward {record['reward_mean']:.3f} pass@1 {record['pass@1_batch']:.3f} "
+            log(f"step {step}/{cfg.steps} reward {record['reward_mean']:.3f} pass@1 {record['pass@1_batch']:.3f} "
                 f"loss {record.get('loss', 0):.4f} entropy {record.get('entropy', 0):.3f} "
                 f"{record['time_s']['total']:.1f}s")
-            if (step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps:
-                save_checkpoint(run_dir, step + 1, state.model, state.tokenizer, state.optimizer, state.scheduler,
+            done = step == cfg.steps or (cfg.token_budget and spent >= cfg.token_budget)
+            if step % cfg.save_every == 0 or done:
+                save_checkpoint(run_dir, step, state.model, state.tokenizer, state.optimizer, state.scheduler,
                                 cfg.keep_checkpoints)
         if state.eval_problems:
-            out.write(json.dumps({"step": cfg.steps, **evaluate(state, cfg, "after")}) + "\n")
+            out.write(json.dumps({"step": step, **evaluate(state, cfg, "after")}) + "\n")
     from rlvr.train.report import write_train_report
 
     return write_train_report(run_dir)

@@ -1,0 +1,120 @@
+"""`rlvr study explore`: GRPO and each exploration method from the same tiny-reasoner start, with
+the same rollout budget (sampled tokens, not steps), on the same problems, for several seeds.
+
+Layout of the study directory (every part resumable; a rerun skips what is finished):
+    initial/            held-out evaluation of the start model (n samples per problem)
+    dph.json            DPH-RL's split and stored initial-policy samples
+    METHOD-sSEED/       one training run each (rlvr train layout, eval-after/ = held-out evaluation)
+    study.md, study.json, pass_at_k.png, entropy.png     the summary (rlvr.study.summary)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from rlvr.config import Strict, TrainConfig
+
+# What each method changes in the shared base config (settings from the papers where they fit
+# this scale; the rest is the base).
+METHODS: dict[str, dict[str, Any]] = {
+    "grpo": {},
+    "pass_at_k": {"algo": {"advantage": "pass_at_k", "pass_k": 4}},
+    "dars": {"method": {"name": "dars"}, "algo": {"advantage": "dr_grpo"}},
+    "dars_b": {"method": {"name": "dars_b"}, "algo": {"advantage": "dr_grpo"}, "minibatch_size": None,
+               "microbatch_size": 32, "ppo_epochs": 2, "prompts_per_step_factor": 4},
+    "guide": {"method": {"name": "guide"}},
+    "ampo": {"method": {"name": "ampo"}, "algo": {"advantage": "dr_grpo", "dual_clip": 10.0}},
+    "dph": {"method": {"name": "dph", "dph": {"divergence": "forward_kl", "coef": 0.05}},
+            "algo": {"eps_high": 0.28}},
+    "rgr": {"method": {"name": "rgr"}},
+}
+
+
+class StudyConfig(Strict):
+    model: str = "tiny-reasoner"
+    methods: list[str] = Field(default_factory=lambda: list(METHODS))
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
+    token_budget: int = 12_000  # sampled tokens per run (every rollout, extra stages included)
+    eval_problems: int = 52  # held-out problems, evenly spread over tasks and levels
+    eval_n: int = 32  # samples per held-out problem: pass@k for k up to this
+    prompts_per_step: int = 8
+    rollouts_per_prompt: int = 8
+    max_new_tokens: int = 96
+    lr: float = 2e-4
+    workers: int | None = None
+    output: Path = Path("runs/study")
+
+
+def run_config(study: StudyConfig, method: str, seed: int) -> TrainConfig:
+    if method not in METHODS:
+        raise KeyError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
+    changes = dict(METHODS[method])
+    factor = changes.pop("prompts_per_step_factor", 1)
+    base: dict[str, Any] = {
+        "model": study.model, "suite": "synthetic", "eval_suite": "synthetic-heldout", "eval_before": False,
+        "eval_problems": study.eval_problems, "eval_n": study.eval_n, "output": str(study.output / f"{method}-s{seed}"),
+        "steps": 10_000, "token_budget": study.token_budget, "prompts_per_step": study.prompts_per_step * factor,
+        "rollouts_per_prompt": study.rollouts_per_prompt, "max_new_tokens": study.max_new_tokens, "lr": study.lr,
+        "seed": seed, "workers": study.workers, "save_every": 5, "keep_checkpoints": 1,
+    }
+    for key, value in changes.items():
+        base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
+    if method == "dph":
+        base["method"]["dph"]["data"] = str(study.output / "dph.json")
+    return TrainConfig.model_validate(base)
+
+
+def evaluate_initial(study: StudyConfig, log) -> Path:
+    """The start model on the held-out problems, once for every run (same problems, same n)."""
+    from rlvr.eval.run import evaluate_sampler, sample_with
+    from rlvr.sampling.base import SamplingParams
+    from rlvr.sampling.torch_backend import TorchSampler
+    from rlvr.train.loop import eval_ks, load_problems
+
+    cfg = run_config(study, "grpo", 0)
+    run_dir = study.output / "initial"
+    if not (run_dir / "metrics.json").exists():
+        log("evaluating the start model on the held-out problems")
+        sampler = TorchSampler.from_pretrained(study.model, device="cpu", batch_size=cfg.batch_size)
+        params = SamplingParams(n=cfg.eval_n, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
+                                seed=cfg.seed)
+        evaluate_sampler(load_problems(cfg)[1], sample_with(sampler, params), run_dir, eval_ks(cfg.eval_n),
+                         cfg.eval_n, cfg.workers or 2, batch_problems=max(1, cfg.batch_size // cfg.eval_n))
+    return run_dir
+
+
+def prepare_dph(study: StudyConfig, log) -> None:
+    from rlvr.explore.dph import prepare_for
+
+    cfg = run_config(study, "dph", 0)
+    if not cfg.method.dph.data.exists():
+        log("DPH-RL: sampling the start model on the training prompts")
+        log(f"DPH-RL: {prepare_for(cfg)}")
+
+
+def finished(run_dir: Path) -> bool:
+    return (run_dir / "eval-after" / "metrics.json").exists() and (run_dir / "report.md").exists()
+
+
+def run_study(study: StudyConfig, log=print) -> Path:
+    """Every (method, seed) run, then the summary; returns the summary's path."""
+    from rlvr.study.summary import write_summary
+    from rlvr.train.checkpoint import latest_checkpoint
+    from rlvr.train.loop import train
+
+    configs = [run_config(study, m, s) for m in study.methods for s in study.seeds]  # validate all first
+    study.output.mkdir(parents=True, exist_ok=True)
+    evaluate_initial(study, log)
+    if "dph" in study.methods:
+        prepare_dph(study, log)
+    for cfg in configs:
+        if finished(cfg.output):
+            log(f"{cfg.output.name}: done")
+            continue
+        resume = latest_checkpoint(cfg.output) is not None
+        log(f"{cfg.output.name}: {'resuming' if resume else 'training'}")
+        train(cfg, resume=resume, overwrite=not resume, log=lambda line: None)
+    return write_summary(study.output, study.methods, study.seeds)

@@ -194,6 +194,7 @@ class TrainConfig(Strict):
     seed: int = 0
     workers: int | None = None  # verifier processes (default: all cores)
     batch_size: int = 64  # sequences per sampling forward pass
+    device: str = "auto"  # cuda when available, else cpu (weights and updates in float32)
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

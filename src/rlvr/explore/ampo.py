@@ -59,9 +59,9 @@ def comprehension(model, tokenizer, prompt_ids: list[int], before: str, answer: 
     """The student's mean token probability of `answer` given the prompt and the teacher's reasoning."""
     encode = lambda s: tokenizer(s, add_special_tokens=False)["input_ids"] if s else []  # noqa: E731
     head, body = prompt_ids + encode(before), encode(answer)
-    ids = torch.tensor([head + body])
+    ids = torch.tensor([head + body], device=next(model.parameters()).device)
     logits = model(input_ids=ids).logits[0, len(head) - 1 : len(head) + len(body) - 1].float()
-    probs = torch.softmax(logits, dim=-1).gather(1, torch.tensor(body)[:, None])
+    probs = torch.softmax(logits, dim=-1).gather(1, torch.tensor(body, device=ids.device)[:, None])
     return float(probs.mean())
 
 

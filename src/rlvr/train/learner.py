@@ -79,9 +79,11 @@ def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad
     if mask_truncated:
         loss_mask[torch.tensor(truncated, dtype=torch.bool)] = 0
     if algo.kl_in_reward and reference is not None:
+        device = next(reference.parameters()).device
         with torch.no_grad():
-            ref_logp, _ = policy_logprobs(reference, input_ids, attention, completion, temperature)
-        kl = (KL_ESTIMATORS.get(algo.kl_estimator)(old_logp, ref_logp) * completion).sum(dim=1)  # [B]
+            ref_logp, _ = policy_logprobs(reference, input_ids.to(device), attention.to(device),
+                                          completion.to(device), temperature)
+        kl = (KL_ESTIMATORS.get(algo.kl_estimator)(old_logp, ref_logp.cpu()) * completion).sum(dim=1)  # [B]
         rewards = rewards - algo.kl_coef * kl
     advantages = torch.zeros(b)
     if in_groups:
@@ -96,7 +98,7 @@ def policy_logprobs(model, input_ids, attention_mask, loss_mask, temperature: fl
     decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.base_model
     hidden = decoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, :-1]  # [B, L-1, H]
     where = loss_mask.bool()
-    logp = torch.zeros(loss_mask.shape, dtype=torch.float32)
+    logp = torch.zeros(loss_mask.shape, dtype=torch.float32, device=hidden.device)
     entropy = torch.zeros_like(logp)
     if where.any():
         lp, ent = token_logprobs(hidden[where], model.get_output_embeddings().weight, input_ids[:, 1:][where],
@@ -120,9 +122,11 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
                    loss_cfg: LossConfig, temperature: float, reference=None) -> tuple[torch.Tensor, dict, dict]:
     """The loss of rows `idx`, each term aggregated over its own tokens; -> (loss terms, their
     masks, metrics). Terms: "policy" (all rows trained by advantage) and "rehearsal"."""
-    mask, kind = batch.loss_mask[idx], batch.kind[idx][:, None]
-    old, adv = batch.old_logp[idx], batch.advantages[idx]
-    logp, entropy = policy_logprobs(model, batch.input_ids[idx], batch.attention_mask[idx], mask, temperature)
+    device = next(model.parameters()).device  # the batch stays on the CPU; rows move per microbatch
+    ids, attention = batch.input_ids[idx].to(device), batch.attention_mask[idx].to(device)
+    mask, kind = batch.loss_mask[idx].to(device), batch.kind[idx][:, None].to(device)
+    old, adv = batch.old_logp[idx].to(device), batch.advantages[idx].to(device)
+    logp, entropy = policy_logprobs(model, ids, attention, mask, temperature)
     on = mask * (kind == ON_POLICY)
     per_token, metrics = POLICY_LOSSES.get(algo.loss)(logp, old, adv, on, loss_cfg)
     shaped = mask * (kind == SHAPED_RATIO)
@@ -140,8 +144,7 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
         terms["policy"] = terms["policy"] - algo.entropy_coef * aggregate(entropy, trained, loss_cfg)
     if reference is not None and algo.kl_estimator and not algo.kl_in_reward:
         with torch.no_grad():
-            ref_logp, _ = policy_logprobs(reference, batch.input_ids[idx], batch.attention_mask[idx], mask,
-                                          temperature)
+            ref_logp, _ = policy_logprobs(reference, ids, attention, mask, temperature)
         kl_value = aggregate(KL_ESTIMATORS.get(algo.kl_estimator)(logp, ref_logp) * trained, trained, loss_cfg)
         terms["policy"] = terms["policy"] + algo.kl_coef * kl_value
         metrics["kl"] = kl_value.item()

@@ -69,10 +69,11 @@ def setup(cfg: TrainConfig, resume_from: Path | None) -> TrainState:
     source = resume_from or model_path(cfg.model)
     if not source.exists():
         raise FileNotFoundError(f"model: {source} does not exist")
+    device = cfg.device if cfg.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
     if cfg.lora is None:
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32).to(device)
     else:
-        model = lora_model(cfg, resume_from)
+        model = lora_model(cfg, resume_from).to(device)
     tokenizer = AutoTokenizer.from_pretrained(source)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
@@ -81,7 +82,7 @@ def setup(cfg: TrainConfig, resume_from: Path | None) -> TrainState:
     step = load_state(resume_from, optimizer, scheduler) if resume_from else 0
     reference = None
     if cfg.algo.kl_estimator:
-        reference = AutoModelForCausalLM.from_pretrained(model_path(cfg.model), dtype=torch.float32).eval()
+        reference = AutoModelForCausalLM.from_pretrained(model_path(cfg.model), dtype=torch.float32).to(device).eval()
     problems, eval_problems = load_problems(cfg)
     method = make_method(cfg)
     return TrainState(model, tokenizer, optimizer, scheduler, TorchSampler(model, tokenizer, cfg.batch_size),

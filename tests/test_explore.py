@@ -274,7 +274,7 @@ def test_refused_combinations_are_named_at_validation(cfg, message):
 @pytest.mark.parametrize("aggregation", ["token_mean", "seq_mean_token_mean", "token_sum_norm"])
 def test_gradient_accumulation_over_microbatches_equals_one_full_batch(tiny_model_dir, aggregation):
     """DARS-B's whole-batch step: microbatches of 2 give the gradient of the batch at once, with
-    on-policy, hinted, teacher and rehearsal rows mixed."""
+    on-policy, hinted, teacher and rehearsal rows mixed; skipping zero-advantage rows too."""
     from transformers import AutoModelForCausalLM
 
     from rlvr.train.learner import OffPolicySpec, build_batch, update_policy
@@ -285,17 +285,20 @@ def test_gradient_accumulation_over_microbatches_equals_one_full_batch(tiny_mode
                        score=Score(reward=float(i % 2), correct=bool(i % 2)))
     problem = math_problem()
     groups = [Group(problem, [rollout(i, s) for i, s in enumerate(["policy", "policy", "hint", "teacher"])],
-                    [False] * 4), Group(problem, [rollout(i + 4, "policy") for i in range(3)], [False] * 3)]
+                    [False] * 4), Group(problem, [rollout(i + 4, "policy") for i in range(3)], [False] * 3),
+              Group(problem, [rollout(2 * i + 1, "policy") for i in range(2)], [False] * 2)]  # all right: A = 0
     batch = build_batch(groups, AlgoConfig(advantage="dr_grpo", aggregation=aggregation), False, 0,
                         rehearsal=[rollout(9, "reference")])
+    assert (batch.advantages == 0).sum() >= 2
     grads = []
-    for micro in (None, 2):
+    for micro, skip in ((None, False), (2, False), (2, True), (None, True)):
         model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
         update_policy(model, optimizer, scheduler, batch, AlgoConfig(aggregation=aggregation), 1, None, 1e9, 1.0,
                       generator=torch.Generator().manual_seed(0), microbatch=micro,
-                      off=OffPolicySpec(divergence_coef=0.5))
+                      off=OffPolicySpec(divergence_coef=0.5), skip_zero_advantage=skip)
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
     assert grads[0].abs().sum() > 0
-    assert torch.allclose(grads[0], grads[1], atol=1e-6)
+    for other in grads[1:]:  # microbatches, and skipping rows whose advantage is 0, change nothing
+        assert torch.allclose(grads[0], other, atol=1e-6)

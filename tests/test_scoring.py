@@ -73,3 +73,14 @@ def test_score_records_streams_with_a_bounded_window(scorer):
     assert [r.where for r in first] == ["gen:0", "gen:1", "gen:2"]
     assert all(r.scores[0].correct for r in first)
     assert len(consumed) <= 3 + 4 + 1  # never read far ahead of what was yielded
+
+
+def test_a_broken_pool_is_replaced_and_scoring_goes_on():
+    from rlvr.problems import Problem
+    from rlvr.scoring import Scorer
+
+    problem = Problem(id="p", domain="math", prompt="1+1?", answer="2")
+    with Scorer(workers=1) as scorer:
+        scorer._pool.stop()  # what pebble's pool looks like after a replacement worker failed to start
+        scorer._pool.join()
+        assert [s.reward for s in scorer.score_many([(problem, "\\boxed{2}"), (problem, "\\boxed{3}")])] == [1.0, 0.0]

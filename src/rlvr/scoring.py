@@ -98,11 +98,31 @@ class Scorer:
     def __init__(self, workers: int | None = None, timeout_s: float | None = None):
         self.workers = workers or os.cpu_count() or 1
         self.timeout_s = timeout_s
-        self._pool = ProcessPool(max_workers=self.workers, initializer=_init_worker, context=_mp_context())
+        if _mp_context().get_start_method() == "fork":
+            import rlvr.domains as domains
+
+            # Import every verifier here, before any fork: a worker forked later (pebble replaces
+            # one that timed out or died) from a parent with running threads (torch, samplers)
+            # must not run the import machinery, which can be mid-use in another thread.
+            domains.get_verifier("math")
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPool:
+        return ProcessPool(max_workers=self.workers, initializer=_init_worker, context=_mp_context())
+
+    def _schedule(self, fn, args: tuple, timeout: float) -> Future:
+        """Schedule on the pool; a pool that broke (a replacement worker failed to start) is
+        replaced once, so one bad fork never ends a training run."""
+        try:
+            return self._pool.schedule(fn, args=args, timeout=timeout)
+        except RuntimeError:
+            self._pool.stop()
+            self._pool = self._new_pool()
+            return self._pool.schedule(fn, args=args, timeout=timeout)
 
     def submit(self, problem: Problem, completion: str) -> Future:
         limit = self.timeout_s or TIMEOUT_S.get(problem.domain, DEFAULT_TIMEOUT_S)
-        return self._pool.schedule(_worker_task, args=(problem.model_dump(), completion), timeout=limit)
+        return self._schedule(_worker_task, (problem.model_dump(), completion), limit)
 
     @staticmethod
     def result(future: Future) -> Score:
@@ -141,8 +161,8 @@ class Scorer:
         If that times out, answers are grouped by their normalized text instead."""
         from rlvr.eval.answers import cluster_answers
 
-        future = self._pool.schedule(_worker_cluster, args=({"domain": problem.domain}, answers),
-                                     timeout=DEFAULT_TIMEOUT_S + 0.5 * len(answers))
+        future = self._schedule(_worker_cluster, ({"domain": problem.domain}, answers),
+                                DEFAULT_TIMEOUT_S + 0.5 * len(answers))
         try:
             return future.result()
         except (FutureTimeout, ProcessExpired):
@@ -153,7 +173,7 @@ class Scorer:
 
     def _submit_chunk(self, items: list[tuple[Problem, str]]) -> Future:
         args = ([(p.model_dump(), c) for p, c in items],)
-        return self._pool.schedule(_worker_chunk, args=args, timeout=self.chunk_limit(len(items)))
+        return self._schedule(_worker_chunk, args, self.chunk_limit(len(items)))
 
     def close(self) -> None:
         self._pool.stop()

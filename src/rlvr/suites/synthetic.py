@@ -101,7 +101,7 @@ class Arithmetic(Task):
         expr = str(terms[0]) + "".join(f" {o} {t}" for o, t in zip(ops, terms[1:]))
         steps, value = chain(terms, ops)
         return Made({"prompt": f"Compute {expr}. {BOXED}", "answer": str(value)}, steps,
-                    f"The result is \\boxed{{{value}}}.", [str(value)])
+                    f"The result is \\boxed{{{value}}}.", [s[s.index("="):] for s in steps])
 
 
 class LinearEquation(Task):

@@ -159,11 +159,20 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
 
 def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, epochs: int, minibatch: int | None,
                   grad_clip: float, temperature: float, reference=None, generator=None,
-                  microbatch: int | None = None, off: OffPolicySpec = OffPolicySpec()) -> dict[str, float]:
+                  microbatch: int | None = None, off: OffPolicySpec = OffPolicySpec(),
+                  skip_zero_advantage: bool = True) -> dict[str, float]:
     """PPO epochs; one optimizer step per minibatch (None: the whole batch, as DARS-B), its
     gradient accumulated over microbatches (None: the minibatch) so memory is bounded by the
-    microbatch; returns averaged metrics."""
+    microbatch; returns averaged metrics.
+
+    Rows whose advantage is 0 have zero gradient when no entropy or KL term is on, so they are
+    not run through the model (`skip_zero_advantage`); the aggregation still divides by the
+    whole minibatch, so the gradient is exactly the same (zero-variance groups are often most of
+    a batch: this is the largest saving of a step)."""
     rows = batch.input_ids.shape[0]
+    inert = batch.advantages == 0
+    inert &= batch.kind != REHEARSAL
+    skip = skip_zero_advantage and not algo.entropy_coef and not (algo.kl_estimator and not algo.kl_in_reward)
     minibatch = minibatch or rows
     microbatch = min(microbatch or minibatch, minibatch)
     loss_cfg = LossConfig(eps_low=algo.eps_low, eps_high=algo.eps_high, dual_clip=algo.dual_clip,
@@ -183,8 +192,9 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, e
                     "rehearsal": batch.loss_mask[mini] * (batch.kind[mini] == REHEARSAL)[:, None]}
             step_metrics: dict[str, float] = {"loss": 0.0}
             micro_count = 0
-            for m0 in range(0, len(mini), microbatch):
-                idx = mini[m0 : m0 + microbatch]
+            active = mini[~inert[mini]] if skip else mini
+            for m0 in range(0, len(active), microbatch):
+                idx = active[m0 : m0 + microbatch]
                 if batch.loss_mask[idx].sum() == 0:
                     continue
                 terms, masks, metrics = minibatch_loss(model, batch, idx, algo, off, loss_cfg, temperature, reference)

@@ -170,7 +170,7 @@ def test_ampo_replaces_k_failed_rollouts_with_the_best_understood_teachers(score
         def __call__(self, text, add_special_tokens=False):
             return {"input_ids": [ord(c) % 97 for c in text]}
 
-    method = ampo.Ampo(make_cfg("ampo", ampo={"pool": str(pool)}))
+    method = ampo.Ampo(make_cfg("ampo", ampo={"pool": [str(pool)]}))
     ctx = context(None, scorer)
     ctx.tokenizer = Tok()
     failed = group_of(math_problem(), ["\\boxed{5}"] * 4, scorer)
@@ -188,7 +188,9 @@ def test_ampo_pool_errors_name_the_line(tmp_path):
     bad = tmp_path / "pool.jsonl"
     bad.write_text('{"problem_id": "p", "text": "x", "correct": true}\nnot json\n')
     with pytest.raises(ValueError, match="pool.jsonl:2"):
-        load_pool(bad)
+        load_pool([bad])
+    with pytest.raises(FileNotFoundError, match="method.ampo.pool"):
+        load_pool([tmp_path / "missing.jsonl"])
 
 
 # ---- DPH-RL

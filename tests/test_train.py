@@ -152,3 +152,21 @@ def test_lora_trains_only_adapters_and_resumes(tmp_path, tiny_model_dir, rubric_
     assert "step 3/3" in resumed.stderr + resumed.stdout and "step 1/3" not in resumed.stderr + resumed.stdout
     resumed_adapters = load_file(str(tmp_path / "lora" / "checkpoints" / "step-3" / "adapter_model.safetensors"))
     assert set(resumed_adapters) == set(adapters)
+
+
+def test_train_without_a_config_is_the_main_job():
+    out = subprocess.run([*RLVR, "train", "--print-config"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "model: tiny-reasoner" in out.stdout and "dynamic_sampling: true" in out.stdout
+    assert "eval_suite: synthetic-heldout" in out.stdout
+
+
+def test_a_new_run_never_mixes_with_an_old_one(tmp_path, tiny_model_dir, rubric_data):
+    cfg = write_config(tmp_path, "twice", tiny_model_dir, rubric_data, steps=1)
+    subprocess.run([*RLVR, "train", str(cfg)], check=True, capture_output=True, timeout=300)
+    again = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+    fresh = subprocess.run([*RLVR, "train", str(cfg), "--overwrite"], capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 0, fresh.stderr
+    rows = (tmp_path / "twice" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(r)["step"] for r in rows] == [1]

@@ -180,19 +180,18 @@ def train(
 ) -> None:
     """RLVR training (GRPO family) with checkpoints, metrics, a before/after table and a report.
 
-    Without CONFIG: the main job's defaults (the shipped tiny reasoner on the synthetic suite)."""
+    Without CONFIG: the main job (rlvr/configs/main.yaml: the shipped tiny reasoner, GRPO)."""
     from rlvr.config import ConfigError, TrainConfig, load_config
     from rlvr.train.loop import train as run_train
 
     if config is not None and resume is not None:
         console.print("[red]error:[/red] give CONFIG.yaml or --resume RUN_DIR, not both")
         raise typer.Exit(2)
+    from rlvr.config import MAIN_JOB
+
     overrides = {"output": str(output)} if output else {}
     try:
-        if config or resume:
-            cfg = load_config(config or resume / "config.yaml", TrainConfig, overrides)
-        else:
-            cfg = TrainConfig(**overrides)
+        cfg = load_config(config or (resume / "config.yaml" if resume else MAIN_JOB), TrainConfig, overrides)
     except ConfigError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
@@ -295,7 +294,7 @@ def study_explore(
     except (ConfigError, KeyError, ValueError) as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
-    console.print(summary.read_text())
+    console.print(summary.read_text(), markup=False)
     console.print(f"summary: {summary}")
 
 

@@ -112,7 +112,7 @@ class GuideSpec(Strict):
 
 class AmpoSpec(Strict):
     replace: int = 2  # k: failed rollouts replaced by teacher solutions
-    pool: Path | None = None  # samples.jsonl of `rlvr eval` runs of teachers (plus meta.teacher_solution)
+    pool: list[Path] = Field(default_factory=list)  # samples.jsonl of `rlvr eval` runs of teacher models
     pool_size: int = 4  # teacher solutions per problem at most
     beta: float = 0.1  # f(p) = p / (p + beta) on teacher tokens
 
@@ -161,10 +161,10 @@ def method_conflicts(cfg: TrainConfig) -> str | None:
     return None
 
 
-class TrainConfig(Strict):
-    """Defaults = the main job (`rlvr train` with no config): the shipped tiny reasoner on the
-    synthetic suite, measured on the held-out synthetic problems before and after."""
+MAIN_JOB = Path(__file__).parent / "configs" / "main.yaml"  # what `rlvr train` runs without a config
 
+
+class TrainConfig(Strict):
     model: str = "tiny-reasoner"  # Hugging Face model directory or a shipped model's name (policy and reference)
     suite: str | None = "synthetic"  # training problems ...
     data: Path | None = None  # ... or a file

@@ -3,8 +3,8 @@
 Only when all N on-policy rollouts of a prompt fail, k of them are replaced by teacher
 solutions from the problem's pool. The pool holds up to `pool_size` solutions per problem: the
 problem's `meta.teacher_solution` (the synthetic suite writes each worked solution in a second
-style) and/or solutions from `method.ampo.pool`, a JSONL file as `rlvr eval` writes it
-(samples.jsonl of one or more teacher models: correct completions are taken).
+style) and/or solutions from `method.ampo.pool`, samples.jsonl files as `rlvr eval` writes them,
+one per teacher model (their correct completions are taken).
 
 Selection by comprehension: the gold answer is put in place of the solution's final answer and
 the solution is scored by the *student's* mean probability of those answer tokens given the
@@ -25,11 +25,18 @@ from rlvr.problems import Problem, Rollout
 from rlvr.train.rollout import Group
 
 
-def load_pool(path: Path | None) -> dict[str, list[str]]:
-    """problem id -> correct teacher completions from samples.jsonl files of `rlvr eval`."""
+def load_pool(paths: list[Path]) -> dict[str, list[str]]:
+    """problem id -> correct teacher completions from samples.jsonl files of `rlvr eval` (one per
+    teacher: any Hugging Face model or OpenAI-compatible endpoint `rlvr eval` can sample)."""
     pool: dict[str, list[str]] = defaultdict(list)
-    if path is None:
-        return pool
+    for path in paths:
+        _read_samples(Path(path), pool)
+    return pool
+
+
+def _read_samples(path: Path, pool: dict[str, list[str]]) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"method.ampo.pool: {path} does not exist")
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():
@@ -40,7 +47,6 @@ def load_pool(path: Path | None) -> dict[str, list[str]]:
                     pool[row["problem_id"]].append(row["text"])
             except (json.JSONDecodeError, KeyError, TypeError) as e:
                 raise ValueError(f"{path}:{number}: not a samples.jsonl row of rlvr eval ({e})") from None
-    return pool
 
 
 def answer_span(text: str, extracted, gold) -> tuple[str, str, str]:

@@ -37,13 +37,13 @@ class StudyConfig(Strict):
     model: str = "tiny-reasoner"
     methods: list[str] = Field(default_factory=lambda: list(METHODS))
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
-    token_budget: int = 12_000  # sampled tokens per run (every rollout, extra stages included)
+    token_budget: int = 40_000  # sampled tokens per run (every rollout, extra stages included)
     eval_problems: int = 52  # held-out problems, evenly spread over tasks and levels
     eval_n: int = 32  # samples per held-out problem: pass@k for k up to this
     prompts_per_step: int = 8
     rollouts_per_prompt: int = 8
     max_new_tokens: int = 96
-    lr: float = 2e-4
+    lr: float = 3e-4
     workers: int | None = None
     output: Path = Path("runs/study")
 

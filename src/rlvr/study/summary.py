@@ -102,35 +102,47 @@ def write_summary(study_dir: Path, methods: list[str], seeds: list[int]) -> Path
     return path
 
 
+def verdict(holds: bool, difference: float, spread: float) -> str:
+    """Reproduced / not reproduced; inconclusive when the difference is within the spread over seeds."""
+    if abs(difference) <= spread:
+        return "**inconclusive** (difference within the spread over seeds)"
+    return "**reproduced**" if holds else "**not reproduced**"
+
+
 def claims(stats: dict, n: int, hardest: int) -> list[str]:
-    """Each claim: reproduced or not, with the numbers it rests on (means over seeds)."""
+    """Each claim: reproduced or not, with the numbers it rests on (means over seeds; a
+    difference no larger than the seeds' standard deviation is reported as inconclusive)."""
     out, methods, start = [], stats["methods"], stats["initial"]
-    verdict = {True: "**reproduced**", False: "**not reproduced**"}
-    avg = lambda m, key: mean(methods[m][key]) if m in methods else None  # noqa: E731
+    avg = lambda m, key: mean(methods[m][key])  # noqa: E731
+    sd = lambda m, key: pstdev(methods[m][key])  # noqa: E731
+    pk = f"pass@{n}"
     if "grpo" in methods:
-        p1, pn = avg("grpo", "pass@1"), avg("grpo", f"pass@{n}")
-        narrows = p1 > start["pass@1"] and pn - p1 < start[f"pass@{n}"] - start["pass@1"]
-        out.append(f"- RLVR raises pass@1 and narrows the gap to pass@{n}: {verdict[narrows]} "
-                   f"(GRPO pass@1 {100 * start['pass@1']:.1f} -> {100 * p1:.1f}, gap "
-                   f"{100 * (start[f'pass@{n}'] - start['pass@1']):.1f} -> {100 * (pn - p1):.1f}).")
-        out.append(f"- Plain GRPO lowers pass@{n}: {verdict[pn < start[f'pass@{n}']]} "
-                   f"({100 * start[f'pass@{n}']:.1f} -> {100 * pn:.1f}).")
+        p1, pn = avg("grpo", "pass@1"), avg("grpo", pk)
+        narrows = p1 > start["pass@1"] and pn - p1 < start[pk] - start["pass@1"]
+        out.append(f"- RLVR raises pass@1 and narrows the gap to {pk}: "
+                   f"{verdict(narrows, p1 - start['pass@1'], sd('grpo', 'pass@1'))} (GRPO pass@1 "
+                   f"{100 * start['pass@1']:.1f} -> {100 * p1:.1f}, gap {100 * (start[pk] - start['pass@1']):.1f} -> "
+                   f"{100 * (pn - p1):.1f}).")
+        out.append(f"- Plain GRPO lowers {pk}: {verdict(pn < start[pk], pn - start[pk], sd('grpo', pk))} "
+                   f"({100 * start[pk]:.1f} -> {100 * pn:.1f}).")
     if "dph" in methods and "grpo" in methods:
-        d, g = avg("dph", f"pass@{n}"), avg("grpo", f"pass@{n}")
-        out.append(f"- DPH-RL (forward KL) keeps pass@{n} at or above the start where GRPO does not: "
-                   f"{verdict[d >= start[f'pass@{n}'] > g]} (start {100 * start[f'pass@{n}']:.1f}, DPH-RL "
-                   f"{100 * d:.1f}, GRPO {100 * g:.1f}).")
+        d, g = avg("dph", pk), avg("grpo", pk)
+        out.append(f"- DPH-RL (forward KL) keeps {pk} at or above the start where GRPO does not: "
+                   f"{verdict(d >= start[pk] > g, d - g, max(sd('dph', pk), sd('grpo', pk)))} (start "
+                   f"{100 * start[pk]:.1f}, DPH-RL {100 * d:.1f}, GRPO {100 * g:.1f}).")
     level = stats.get("by_level", {})
     if "dars" in level and "grpo" in level:
-        key = str(hardest)
-        d, g = mean(level["dars"][key][f"pass@{n}"]), mean(level["grpo"][key][f"pass@{n}"])
-        out.append(f"- DARS raises pass@{n} on the hardest level (L{hardest}) more than GRPO at equal budget: "
-                   f"{verdict[d > g]} (DARS {100 * d:.1f}, GRPO {100 * g:.1f}).")
+        dars, grpo = level["dars"][str(hardest)][pk], level["grpo"][str(hardest)][pk]
+        d, g = mean(dars), mean(grpo)
+        out.append(f"- DARS raises {pk} on the hardest level (L{hardest}) more than GRPO at equal budget: "
+                   f"{verdict(d > g, d - g, max(pstdev(dars), pstdev(grpo)))} "
+                   f"(DARS {100 * d:.1f}, GRPO {100 * g:.1f}).")
     for m in ("guide", "ampo"):
         if m in methods and "grpo" in methods:
-            ours, base = mean(methods[m]["gained"]), mean(methods["grpo"]["gained"])
-            out.append(f"- {m} solves more problems that had 0/{n} at the start than GRPO: {verdict[ours > base]} "
-                       f"({ours:.1f} vs {base:.1f}).")
+            ours, base = avg(m, "gained"), avg("grpo", "gained")
+            out.append(f"- {m} solves more problems that had 0/{n} at the start than GRPO: "
+                       f"{verdict(ours > base, ours - base, max(sd(m, 'gained'), sd('grpo', 'gained')))} "
+                       f"({ours:.1f} vs {base:.1f} problems).")
     return out
 
 

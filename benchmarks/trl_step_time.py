@@ -4,10 +4,11 @@ TRL is not a dependency of rlvr: this script makes its own virtual environment
 (`.bench/trl-venv`, torch==2.13.0 installed first so TRL does not pull a CUDA build, then trl)
 and runs TRL there. Both sides: P prompts x N generations per step, max_new_tokens new tokens,
 temperature 1.0, no KL (beta 0), clip 0.2, token-mean loss (TRL loss_type "dapo"), one update
-per generation batch, the same reward (1 if the response contains a digit). Step times exclude
+per generation batch, the same reward (1 if the response's last line contains a digit 3-9: about
+half the responses, so groups have variance and both trainers do the update). Step times exclude
 the first (warm-up) step.
 
-    .venv/bin/python benchmarks/trl_step_time.py --model runs/tiny_reasoner [--steps 6]
+    .venv/bin/python benchmarks/trl_step_time.py [--model DIR] [--steps 6]   # default: the shipped model
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".bench" / "trl-venv"
 
 TRL_RUNNER = r'''
-import json, sys, time
+import json, re, sys, time
 import torch
 from datasets import Dataset
 from transformers import TrainerCallback
@@ -36,9 +37,9 @@ steps, p, n, new_tokens = (int(x) for x in sys.argv[3:7])
 prompts = json.load(open(prompts_file))
 data = Dataset.from_dict({"prompt": [[{"role": "user", "content": x}] for x in prompts]})
 
-def digit_reward(completions, **kwargs):
+def digit_reward(completions, **kwargs):  # same rule as the rlvr side's rubric regex below
     texts = [c[0]["content"] if isinstance(c, list) else c for c in completions]
-    return [1.0 if any(ch.isdigit() for ch in t) else 0.0 for t in texts]
+    return [1.0 if re.search(r"[3-9][^\n]*$", t) else 0.0 for t in texts]
 
 class Timer(TrainerCallback):
     def __init__(self):
@@ -82,7 +83,7 @@ def run_trl(python: Path, model: str, prompts: list[str], args, tmp: Path) -> li
 
 def run_rlvr(model: str, prompts: list[str], args, tmp: Path) -> list[dict]:
     rows = [{"id": f"b{i}", "domain": "math", "prompt": text, "answer": "0",
-             "rubric": [{"kind": "regex", "value": "\\d"}], "rubric_combine": {"mode": "rubric"}}
+             "rubric": [{"kind": "regex", "value": "[3-9][^\\n]*$"}], "rubric_combine": {"mode": "rubric"}}
             for i, text in enumerate(prompts)]
     (tmp / "data.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     cfg = {"model": model, "suite": None, "data": str(tmp / "data.jsonl"), "eval_suite": None,
@@ -98,7 +99,7 @@ def run_rlvr(model: str, prompts: list[str], args, tmp: Path) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", default=str(ROOT / "runs" / "tiny_reasoner"))
+    parser.add_argument("--model", default=str(ROOT / "src" / "rlvr" / "assets" / "tiny-reasoner"))
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--prompts", type=int, default=8)
     parser.add_argument("--n", type=int, default=8)

@@ -5,10 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
+from rlvr.plots import plt
 
 
 def plot_pass_at_k(metrics: dict[str, Any], path: Path) -> None:

@@ -69,20 +69,15 @@ def run_config(study: StudyConfig, method: str, seed: int) -> TrainConfig:
 
 def evaluate_initial(study: StudyConfig, log) -> Path:
     """The start model on the held-out problems, once for every run (same problems, same n)."""
-    from rlvr.eval.run import evaluate_sampler, sample_with
-    from rlvr.sampling.base import SamplingParams
     from rlvr.sampling.torch_backend import TorchSampler
-    from rlvr.train.loop import eval_ks, load_problems
+    from rlvr.train.loop import evaluate_with, load_problems
 
     cfg = run_config(study, "grpo", 0)
     run_dir = study.output / "initial"
     if not (run_dir / "metrics.json").exists():
         log("evaluating the start model on the held-out problems")
         sampler = TorchSampler.from_pretrained(study.model, device="cpu", batch_size=cfg.batch_size)
-        params = SamplingParams(n=cfg.eval_n, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
-                                seed=cfg.seed)
-        evaluate_sampler(load_problems(cfg)[1], sample_with(sampler, params), run_dir, eval_ks(cfg.eval_n),
-                         cfg.eval_n, cfg.workers or 2, batch_problems=max(1, cfg.batch_size // cfg.eval_n))
+        evaluate_with(sampler, load_problems(cfg)[1], cfg, run_dir)
     return run_dir
 
 

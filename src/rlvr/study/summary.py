@@ -8,12 +8,8 @@ import re
 from pathlib import Path
 from statistics import mean, pstdev
 
-import matplotlib
-
 from rlvr.eval.metrics import pass_at_k
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from rlvr.plots import finish, plt
 
 LEVEL = re.compile(r"-L(\d)-")
 
@@ -156,20 +152,10 @@ def plot(study_dir: Path, methods: list[str], seeds: list[int], ks: list[int], c
         line = ax.plot(ks, values, label=m)[0]
         ax.fill_between(ks, low, high, color=line.get_color(), alpha=0.12)
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("k")
-    ax.set_ylabel("held-out pass@k")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(study_dir / "pass_at_k.png", dpi=110)
-    plt.close(fig)
+    finish(fig, ax, study_dir / "pass_at_k.png", "k", "held-out pass@k", legend_size=7)
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for m in methods:
         for i, s in enumerate(seeds):
             tokens, entropy = entropy_curve(study_dir / f"{m}-s{s}")
             ax.plot(tokens, entropy, color=f"C{methods.index(m)}", alpha=0.7, label=m if i == 0 else None)
-    ax.set_xlabel("sampled tokens")
-    ax.set_ylabel("policy entropy (nats/token)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(study_dir / "entropy.png", dpi=110)
-    plt.close(fig)
+    finish(fig, ax, study_dir / "entropy.png", "sampled tokens", "policy entropy (nats/token)", legend_size=7)

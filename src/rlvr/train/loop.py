@@ -146,15 +146,20 @@ def eval_ks(n: int) -> list[int]:
     return sorted({2 ** i for i in range(n.bit_length()) if 2 ** i <= n} | {n})
 
 
-def evaluate(state: TrainState, cfg: TrainConfig, label: str) -> dict:
+def evaluate_with(sampler, problems: list[Problem], cfg: TrainConfig, run_dir: Path) -> dict:
+    """The held-out evaluation of a run's settings (eval_n samples, the training temperature and
+    length, the eval seed) into `run_dir`, resumable; returns its metrics."""
     from rlvr.eval.run import evaluate_sampler, sample_with
 
     params = SamplingParams(n=cfg.eval_n, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
                             seed=cfg.seed)
+    return evaluate_sampler(problems, sample_with(sampler, params), run_dir, eval_ks(cfg.eval_n), cfg.eval_n,
+                            cfg.workers or 2, batch_problems=max(1, cfg.batch_size // cfg.eval_n))
 
+
+def evaluate(state: TrainState, cfg: TrainConfig, label: str) -> dict:
     ks = eval_ks(cfg.eval_n)
-    metrics = evaluate_sampler(state.eval_problems, sample_with(state.sampler, params), cfg.output / f"eval-{label}",
-                               ks, cfg.eval_n, cfg.workers or 2, batch_problems=max(1, cfg.batch_size // cfg.eval_n))
+    metrics = evaluate_with(state.sampler, state.eval_problems, cfg, cfg.output / f"eval-{label}")
     summary = {"eval": label, **{f"{key}": metrics["overall"][key] for key in [f"pass@{k}" for k in ks]},
                "by_domain": {d: {f"pass@{k}": m[f"pass@{k}"] for k in ks} for d, m in metrics["by_domain"].items()}}
     return summary

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from rlvr.plots import finish, plt
 
 
 def write_train_report(run_dir: Path) -> Path:
@@ -88,10 +85,5 @@ def plot_before_after(run_dir: Path) -> bool:
     ax.set_xscale("log", base=2)
     ax.set_xticks(ks, [str(k) for k in ks])
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("k")
-    ax.set_ylabel("held-out pass@k")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(run_dir / "before_after.png", dpi=110)
-    plt.close(fig)
+    finish(fig, ax, run_dir / "before_after.png", "k", "held-out pass@k")
     return True

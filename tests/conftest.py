@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from rlvr.problems import Problem
@@ -35,3 +37,14 @@ def tiny_model_dir(tmp_path_factory):
     texts = [p.prompt_text() + p.meta["solution"] for p in synthetic_suite(per_task=2)]
     tokenizer = build_tokenizer(texts, vocab_size=512)
     return save(build_model(tokenizer, hidden=32, layers=2, heads=2), tokenizer, tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture
+def rubric_data(tmp_path):
+    # A reward a random model can earn: a digit somewhere in the response (rubric-only mode).
+    rows = [{"id": f"r{i}", "domain": "math", "prompt": f"Say something about {i}.", "answer": "1",
+             "rubric": [{"kind": "regex", "value": "\\d", "weight": 1}], "rubric_combine": {"mode": "rubric"}}
+            for i in range(12)]
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path

@@ -4,6 +4,15 @@ budget is equal in sampled tokens, the summary is written, a rerun resumes)."""
 import json
 
 from rlvr.study.explore import StudyConfig, run_config, run_study
+from rlvr.train.loop import budget_reached
+
+
+def test_the_budget_stops_at_the_nearest_step_boundary():
+    assert not budget_reached(None, 10**9, 5) and not budget_reached(100, 0, 0)
+    assert not budget_reached(100, 70, 2)  # mean step 35: the next one ends at 105, 5 past < 30 below now
+    assert budget_reached(100, 80, 2)  # mean 40: the next ends 20 past, stopping leaves 20 below: stop
+    assert budget_reached(40_000, 41_000, 1)  # one large step (DARS-B) already past the budget
+    assert not budget_reached(40_000, 20_000, 1)
 
 
 def test_study_runs_methods_to_an_equal_token_budget_and_resumes(tmp_path, tiny_model_dir):
@@ -16,10 +25,14 @@ def test_study_runs_methods_to_an_equal_token_budget_and_resumes(tmp_path, tiny_
     for method in study.methods:
         rows = [json.loads(x) for x in (tmp_path / "study" / f"{method}-s0" / "metrics.jsonl").read_text().splitlines()]
         spent = sum(r.get("sampled_tokens", 0) for r in rows)
-        last_step = [r for r in rows if "sampled_tokens" in r][-1]["sampled_tokens"]
-        assert 60 <= spent < 60 + last_step  # stopped at the first step that reached the budget
+        steps = [r["sampled_tokens"] for r in rows if "sampled_tokens" in r]
+        assert budget_reached(60, spent, len(steps)) and not budget_reached(60, spent - steps[-1], len(steps) - 1)
+        assert abs(spent - 60) <= max(steps)  # within one step of the budget, on either side
     stats = json.loads((tmp_path / "study" / "study.json").read_text())
     assert set(stats["methods"]) == {"grpo", "dars", "dph"} and stats["n"] == 4
+    assert stats["methods"]["grpo"]["sampled_tokens"][0] == sum(
+        json.loads(x).get("sampled_tokens", 0) for x in (tmp_path / "study" / "grpo-s0" / "metrics.jsonl").open())
+    assert "| sampled tokens | steps |" in text
     assert (tmp_path / "study" / "pass_at_k.png").exists() and (tmp_path / "study" / "entropy.png").exists()
     logged = []
     run_study(study, log=logged.append)  # everything finished: nothing reruns

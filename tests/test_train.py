@@ -12,17 +12,6 @@ from safetensors.torch import load_file
 RLVR = [sys.executable, "-m", "rlvr.cli"]
 
 
-@pytest.fixture
-def rubric_data(tmp_path):
-    # A reward a random model can earn: a digit somewhere in the response (rubric-only mode).
-    rows = [{"id": f"r{i}", "domain": "math", "prompt": f"Say something about {i}.", "answer": "1",
-             "rubric": [{"kind": "regex", "value": "\\d", "weight": 1}], "rubric_combine": {"mode": "rubric"}}
-            for i in range(12)]
-    path = tmp_path / "train.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in rows))
-    return path
-
-
 def write_config(tmp_path, name, model, data, **extra):
     cfg = {"model": str(model), "suite": None, "data": str(data), "eval_suite": None, "output": str(tmp_path / name),
            "steps": 4, "prompts_per_step": 4, "rollouts_per_prompt": 4, "max_new_tokens": 10,

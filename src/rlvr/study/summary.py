@@ -37,6 +37,12 @@ def spread(values: list[float]) -> str:
     return f"{100 * mean(values):.1f} ± {100 * pstdev(values):.1f}" if len(values) > 1 else f"{100 * values[0]:.1f}"
 
 
+def step_tokens(run_dir: Path) -> list[int]:
+    """Tokens sampled by each training step of a run."""
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return [row["sampled_tokens"] for row in rows if "sampled_tokens" in row]
+
+
 def entropy_curve(run_dir: Path) -> tuple[list[int], list[float]]:
     tokens, entropy, spent = [], [], 0
     for line in (run_dir / "metrics.jsonl").read_text().splitlines():
@@ -66,18 +72,21 @@ def write_summary(study_dir: Path, methods: list[str], seeds: list[int]) -> Path
     lines = ["# rlvr study explore", "", f"{len(initial)} held-out problems, {n} samples each; "
              f"{len(seeds)} seeds per method; mean ± std over seeds, in %.", "",
              "| method | " + " | ".join(f"pass@{k}" for k in big) + " | solved, of the "
-             f"{len(unsolved)} unsolved at pass@{n} before | lost | final entropy |",
-             "|---|" + "---|" * (len(big) + 3),
-             "| start | " + " | ".join(f"{100 * start[k]:.1f}" for k in big) + " | - | - | - |"]
+             f"{len(unsolved)} unsolved at pass@{n} before | lost | final entropy | sampled tokens | steps |",
+             "|---|" + "---|" * (len(big) + 5),
+             "| start | " + " | ".join(f"{100 * start[k]:.1f}" for k in big) + " | - | - | - | - | - |"]
     for m in methods:
         gains = [sum(runs[m][s].get(pid, (0, 0, 0, 0))[3] > 0 for pid in unsolved) for s in seeds]
         lost = [sum(1 for pid, v in initial.items() if v[3] > 0 and runs[m][s].get(pid, (0, 0, 0, 0))[3] == 0)
                 for s in seeds]
         final_entropy = [entropy_curve(study_dir / f"{m}-s{s}")[1][-1:] or [float("nan")] for s in seeds]
+        spent = [step_tokens(study_dir / f"{m}-s{s}") for s in seeds]
         stats["methods"][m] = {f"pass@{k}": [curves[m][s][k] for s in seeds] for k in big}
-        stats["methods"][m].update(gained=gains, lost=lost)
+        stats["methods"][m].update(gained=gains, lost=lost, sampled_tokens=[sum(t) for t in spent],
+                                   steps=[len(t) for t in spent])
         lines.append(f"| {m} | " + " | ".join(spread([curves[m][s][k] for s in seeds]) for k in big)
-                     + f" | {mean(gains):.1f} | {mean(lost):.1f} | {mean(e[0] for e in final_entropy):.3f} |")
+                     + f" | {mean(gains):.1f} | {mean(lost):.1f} | {mean(e[0] for e in final_entropy):.3f}"
+                     + f" | {mean(sum(t) for t in spent):,.0f} | {mean(len(t) for t in spent):.1f} |")
     for title, groups, key in (("difficulty level", levels, lambda g: lambda d, lv: lv == g),
                                ("domain", domains, lambda g: lambda d, lv: d == g)):
         lines += ["", f"## pass@1 / pass@{n} by {title}", "",

@@ -25,6 +25,7 @@ from rlvr.scoring import Scorer
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
 from rlvr.train.learner import OffPolicySpec, build_batch, update_policy
 from rlvr.train.rollout import Group, RolloutStats, collect_groups
+from rlvr.train.trackers import Trackers
 
 
 @dataclass
@@ -211,10 +212,19 @@ def metrics_until(run_dir: Path, step: int) -> list[dict]:
     return [r for r in rows if r["step"] <= step and not (r.get("eval") == "after")]
 
 
+def budget_reached(budget: int | None, spent: int, steps: int) -> bool:
+    """Stop at the step boundary nearest the token budget: before a step whose expected size (the
+    mean of the `steps` so far) would end farther past the budget than stopping leaves below it.
+    Equal-budget comparisons then differ by about half a step at most, whatever a method's step size."""
+    if not budget:
+        return False
+    return spent >= budget or (steps > 0 and spent + spent / steps / 2 >= budget)
+
+
 def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = False, on_step=None) -> Path:
     """Run (or `resume`) the training of `cfg`; `log` gets one line per step and `on_step` each
-    step's metrics record (the CLI's live view). Stops after `steps`, or once `token_budget`
-    sampled tokens are spent. Returns the report's path."""
+    step's metrics record (the CLI's live view). Stops after `steps`, or at the step boundary
+    nearest `token_budget` sampled tokens. Returns the report's path."""
     run_dir = cfg.output
     run_dir.mkdir(parents=True, exist_ok=True)
     prepare_run_dir(run_dir, resume, overwrite)
@@ -227,27 +237,32 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
     (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
     spent = sum(r.get("sampled_tokens", 0) for r in kept)
     step = state.step
-    with Scorer(workers=cfg.workers) as scorer, open(run_dir / "metrics.jsonl", "a") as out:
+    trackers = Trackers(cfg.trackers, run_dir, cfg.wandb_project, json.loads(cfg.model_dump_json()))
+    with Scorer(workers=cfg.workers) as scorer, open(run_dir / "metrics.jsonl", "a") as out, trackers:
+        def write(record: dict) -> None:
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            trackers.log(record)
+
         if step == 0 and state.eval_problems and cfg.eval_before:
-            out.write(json.dumps({"step": 0, **evaluate(state, cfg, "before")}) + "\n")
-        while step < cfg.steps and not (cfg.token_budget and spent >= cfg.token_budget):
+            write({"step": 0, **evaluate(state, cfg, "before")})
+        while step < cfg.steps and not budget_reached(cfg.token_budget, spent, step):
             record = run_step(state, cfg, scorer, step)
             step, spent = step + 1, spent + record["sampled_tokens"]
             if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps and state.eval_problems:
                 record["eval"] = evaluate(state, cfg, f"step-{step}")
-            out.write(json.dumps(record) + "\n")
-            out.flush()
+            write(record)
             if on_step:
                 on_step(record)
             log(f"step {step}/{cfg.steps} reward {record['reward_mean']:.3f} pass@1 {record['pass@1_batch']:.3f} "
                 f"loss {record.get('loss', 0):.4f} entropy {record.get('entropy', 0):.3f} "
                 f"{record['time_s']['total']:.1f}s")
-            done = step == cfg.steps or (cfg.token_budget and spent >= cfg.token_budget)
+            done = step == cfg.steps or budget_reached(cfg.token_budget, spent, step)
             if step % cfg.save_every == 0 or done:
                 save_checkpoint(run_dir, step, state.model, state.tokenizer, state.optimizer, state.scheduler,
                                 cfg.keep_checkpoints)
         if state.eval_problems:
-            out.write(json.dumps({"step": step, **evaluate(state, cfg, "after")}) + "\n")
+            write({"step": step, **evaluate(state, cfg, "after")})
     from rlvr.train.report import write_train_report
 
     return write_train_report(run_dir)

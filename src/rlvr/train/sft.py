@@ -3,7 +3,8 @@
 Each example is the prompt rendered with the chat template (as a user turn, assistant turn
 opened) followed by the solution and the end-of-turn token; the loss covers solution tokens
 only (prompt tokens are masked with -100). AdamW, linear warmup then cosine decay, gradient
-clipping. The result is saved in Hugging Face format (safetensors + tokenizer).
+clipping; optionally bf16 autocast (fp32 master weights). The result is saved in Hugging Face
+format (safetensors + tokenizer).
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
         torch.set_num_threads(cfg.threads)
     problems = training_problems(cfg)
     model, tokenizer = load_or_build(cfg, problems)
+    device = cfg.device if cfg.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device)
     examples = [e for e in (encode_example(tokenizer, p) for p in problems) if len(e[0]) <= cfg.max_len]
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
     total = max(1, int(steps_per_epoch * cfg.epochs))
@@ -107,7 +110,8 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
     step, start, history = 0, time.perf_counter(), []
     while step < total:
         for ids, labels, mask in batches(examples, cfg.batch_size, tokenizer.pad_token_id, rng):
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                loss = model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device)).loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -123,6 +127,7 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
                 break
     cfg.output.mkdir(parents=True, exist_ok=True)
     model.eval()
+    model.to("cpu")
     model.save_pretrained(cfg.output)
     tokenizer.save_pretrained(cfg.output)
     (cfg.output / "sft_log.json").write_text(json.dumps({"config": json.loads(cfg.model_dump_json()),

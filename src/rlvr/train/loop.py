@@ -114,16 +114,22 @@ def offpolicy_spec(cfg: TrainConfig) -> OffPolicySpec:
 
 
 def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: dict, seconds: float) -> dict:
-    rewards = [r for g in groups for r in g.rewards]
+    """Rewards and batch pass@1 cover every rollout drawn (with dynamic sampling, the dropped
+    zero-variance groups too, so the curve is not biased towards 0.5; `reward_mean_kept` is over
+    the kept groups); lengths and truncation cover `groups`, the kept ones."""
+    drawn = rollout.drawn or [(g.problem.domain, r, o.score.correct) for g in groups
+                              for r, o in zip(g.rewards, g.rollouts)]
+    rewards, correct = [r for _, r, _ in drawn], [c for _, _, c in drawn]
+    kept = [r for g in groups for r in g.rewards]
     by_domain: dict[str, list[float]] = {}
-    for g in groups:
-        by_domain.setdefault(g.problem.domain, []).extend(g.rewards)
+    for domain, reward, _ in drawn:
+        by_domain.setdefault(domain, []).append(reward)
     lengths = [len(r.completion_ids) for g in groups for r in g.rollouts]
     truncated = [t for g in groups for t in g.truncated]
-    correct = [r.score.correct for g in groups for r in g.rollouts]
     return {
         "step": step + 1, "reward_mean": sum(rewards) / len(rewards),
         "reward_std": float(torch.tensor(rewards).std(unbiased=False)),
+        "reward_mean_kept": sum(kept) / len(kept) if kept else float("nan"),
         "reward_by_domain": {d: sum(v) / len(v) for d, v in sorted(by_domain.items())},
         "pass@1_batch": sum(correct) / len(correct),
         "zero_variance_frac": rollout.groups_zero_variance / max(rollout.groups_drawn, 1),

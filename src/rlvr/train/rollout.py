@@ -35,6 +35,8 @@ class RolloutStats:
     tokens: int = 0
     groups_drawn: int = 0
     groups_zero_variance: int = 0
+    drawn: list[tuple[str, float, bool]] = field(default_factory=list)  # (domain, reward, correct) of every
+    # first-stage rollout, dropped groups too
     extra: dict = field(default_factory=dict)
 
 
@@ -85,6 +87,7 @@ def collect_groups(sampler, scorer: Scorer, problems: list[Problem], count: int,
         for made in sample_groups(sampler, scorer, batch, draw_params(params, n, seed, step, draw), stats):
             stats.groups_drawn += 1
             stats.groups_zero_variance += made.zero_variance
+            stats.drawn += [(made.problem.domain, r, o.score.correct) for r, o in zip(made.rewards, made.rollouts)]
             if not (dynamic and made.zero_variance):
                 groups.append(made)
         if not dynamic or len(groups) >= count:

@@ -1,0 +1,54 @@
+"""Dynamic sampling and the step's reward metrics, with a scripted sampler and scorer."""
+
+from rlvr.problems import Problem, Score
+from rlvr.sampling.base import Sample, SamplingParams
+from rlvr.train.loop import step_metrics
+from rlvr.train.rollout import collect_groups
+
+
+class ScriptedSampler:
+    """Problem i's completions are all "1" (i % 3 == 0), all "0" (i % 3 == 1) or half and half."""
+
+    def sample(self, prompts, params):
+        out = []
+        for prompt in prompts:
+            i = int(prompt.split()[-1])
+            texts = {0: ["1"] * params.n, 1: ["0"] * params.n}.get(i % 3, ["1", "0"] * (params.n // 2))
+            out.append([Sample(text=t, token_ids=[5, 6], logprobs=[-0.1, -0.2], prompt_ids=[i]) for t in texts])
+        return out
+
+    def encode(self, prompt):
+        return [0]
+
+
+class ExactScorer:
+    def score_many(self, pairs):
+        return [Score(reward=float(text == "1"), correct=text == "1") for _, text in pairs]
+
+
+PROBLEMS = [Problem(id=f"p{i}", domain="math" if i % 2 else "logic", prompt=f"problem {i}", answer="1")
+            for i in range(30)]
+
+
+def test_dynamic_sampling_keeps_only_mixed_groups_and_reports_every_drawn_rollout():
+    params = SamplingParams(n=4, max_new_tokens=4)
+    groups, stats = collect_groups(ScriptedSampler(), ExactScorer(), PROBLEMS, count=4, n=4, params=params,
+                                   step=0, seed=0, dynamic=True, max_draws=5)
+    assert len(groups) == 4 and all(not g.zero_variance for g in groups) and stats.groups_zero_variance > 0
+    assert stats.groups_drawn >= 4
+    record = step_metrics(0, groups, stats, {}, 1.0)
+    drawn = [reward for _, reward, _ in stats.drawn]
+    assert len(drawn) == 4 * stats.groups_drawn
+    assert record["reward_mean"] == sum(drawn) / len(drawn)  # dropped all-0 / all-1 groups count
+    assert record["reward_mean_kept"] == 0.5  # every kept group is half right
+    assert record["pass@1_batch"] == record["reward_mean"]
+    assert record["zero_variance_frac"] == stats.groups_zero_variance / stats.groups_drawn
+
+
+def test_without_dynamic_sampling_every_group_is_kept():
+    params = SamplingParams(n=4, max_new_tokens=4)
+    groups, stats = collect_groups(ScriptedSampler(), ExactScorer(), PROBLEMS, count=6, n=4, params=params,
+                                   step=3, seed=1, dynamic=False, max_draws=5)
+    assert len(groups) == 6 and stats.groups_drawn == 6
+    record = step_metrics(3, groups, stats, {}, 1.0)
+    assert record["reward_mean"] == record["reward_mean_kept"] and record["step"] == 4

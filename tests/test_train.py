@@ -154,7 +154,10 @@ def test_a_new_run_never_mixes_with_an_old_one(tmp_path, tiny_model_dir, rubric_
     cfg = write_config(tmp_path, "twice", tiny_model_dir, rubric_data, steps=1)
     subprocess.run([*RLVR, "train", str(cfg)], check=True, capture_output=True, timeout=300)
     again = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=300)
-    assert again.returncode == 2 and "--overwrite" in again.stderr
+    assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr
+    debug = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "RLVR_DEBUG": "1"})
+    assert debug.returncode != 0 and "Traceback" in debug.stderr and "FileExistsError" in debug.stderr
     fresh = subprocess.run([*RLVR, "train", str(cfg), "--overwrite"], capture_output=True, text=True, timeout=300)
     assert fresh.returncode == 0, fresh.stderr
     rows = (tmp_path / "twice" / "metrics.jsonl").read_text().splitlines()

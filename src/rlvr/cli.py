@@ -7,6 +7,7 @@ import os
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -203,10 +204,18 @@ def train(
             report = run_train(cfg, resume=resume is not None, log=view.progress.console.print, overwrite=overwrite,
                                on_step=view)
     except (FileExistsError, FileNotFoundError, KeyError, ValueError) as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+        fail(e)
     print_before_after(report.parent)
     console.print(f"report: {report}")
+
+
+def fail(error: Exception) -> NoReturn:
+    """A one-line error and exit code 2 for what a user can fix (a bad path, an existing run);
+    RLVR_DEBUG=1 shows the traceback instead, for when the cause is a bug."""
+    if os.environ.get("RLVR_DEBUG"):
+        raise error
+    console.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(2) from None
 
 
 class TrainView:
@@ -292,8 +301,7 @@ def study_explore(
         study = load_config(config, StudyConfig, overrides) if config else StudyConfig(**overrides)
         summary = run_study(study, log=console.print)
     except (ConfigError, KeyError, ValueError) as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+        fail(e)
     console.print(summary.read_text(), markup=False)
     console.print(f"summary: {summary}")
 

@@ -52,3 +52,24 @@ def test_malformed_answers_are_clear_errors(server):
         HttpSampler._choices({"choices": [{}]}, 2)
     with pytest.raises(ServerError, match="malformed chat choice"):
         HttpSampler._parse_chat({"message": None})
+
+
+def test_thinking_budget_over_http_matches_the_local_sampler(server, tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from rlvr.sampling.thinking import Thinking
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    budget = Thinking.parse("budget:6")
+    remote = HttpSampler(server, tokenizer=tokenizer, thinking=budget, concurrency=2)
+    local = TorchSampler.from_pretrained(tiny_model_dir)
+    local.thinking = budget
+    greedy = SamplingParams(n=2, temperature=0, max_new_tokens=5, seed=3)
+    for prompt in ("Compute 2 + 2.", "Name a colour."):
+        got, want = remote.sample([prompt], greedy)[0], local.sample([prompt], greedy)[0]
+        assert [s.text for s in got] == [s.text for s in want]
+        for g, w in zip(got, want):
+            assert "</think>" in g.text and g.finish_reason == w.finish_reason
+            assert g.logprobs == pytest.approx(w.logprobs, abs=1e-5)  # forced close tokens: 0 on both sides
+    with pytest.raises(ValueError, match="needs the model's tokenizer"):
+        HttpSampler(server, thinking=budget)

@@ -1,7 +1,11 @@
 """Sampling from an OpenAI-compatible server (vLLM, SGLang, llama.cpp, `rlvr serve`).
 
 Chat messages go to `/v1/chat/completions`; text or token-id prompts, and any prompt when a
-local tokenizer renders the chat template (needed for thinking `off`), go to `/v1/completions`.
+local tokenizer renders the chat template (needed for thinking `off` and `budget:N`), go to
+`/v1/completions`. `budget:N` takes two requests, as in the torch backend: the thinking (at most
+N tokens, stopped at the closing tag), then, after the thinking is closed ("\n</think>\n\n"
+appended unless the model's text already holds the tag; servers that drop the stop string
+from the text get it appended, the same closed block), the answer.
 Requests ask for `n` samples and per-token log-probs. At most `concurrency` requests are in
 flight; connection errors, timeouts and 429/5xx answers are retried with exponential backoff;
 a server that cannot be reached or answers malformed data raises `ServerError` with one line
@@ -17,7 +21,7 @@ from typing import Any
 import httpx
 
 from rlvr.sampling.base import Prompt, Sample, SamplingParams
-from rlvr.sampling.thinking import Thinking, render
+from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, Thinking, render
 
 
 class ServerError(RuntimeError):
@@ -39,8 +43,6 @@ class HttpSampler:
         if thinking.mode != "on" and tokenizer is None:
             raise ValueError(f"thinking '{thinking.mode}' over HTTP needs the model's tokenizer (--tokenizer PATH) "
                              "to render the chat template")
-        if thinking.mode == "budget":
-            raise ValueError("thinking budget:N is not supported over HTTP yet; use the torch backend")
         self.model = model or self._first_model()
 
     def _first_model(self) -> str:
@@ -88,8 +90,30 @@ class HttpSampler:
             prompt = [{"role": "user", "content": prompt}]
         if isinstance(prompt, list) and prompt and isinstance(prompt[0], dict):
             prompt = render(self.tokenizer, prompt, self.thinking)
+            if self.thinking.mode == "budget":
+                return self._with_budget(prompt, params)
+        return self._complete(prompt, payload, params.n)
+
+    def _complete(self, prompt: str | list[int], payload: dict[str, Any], n: int) -> list[Sample]:
         body = self._request("POST", "/v1/completions", {**payload, "prompt": prompt, "logprobs": 1})
-        return [self._parse_completion(c) for c in self._choices(body, params.n)]
+        return [self._parse_completion(c) for c in self._choices(body, n)]
+
+    def _with_budget(self, prompt: str, params: SamplingParams) -> list[Sample]:
+        """Thinking capped at the budget, closed, then an answer within max_new_tokens; forced
+        closing tokens carry log-prob 0 (not sampled)."""
+        think = {**self._payload(params), "max_tokens": self.thinking.budget, "stop": [CLOSE]}
+        answer = {**self._payload(params), "n": 1, "seed": params.seed + 1}
+        forced = len(self.tokenizer(FORCED_CLOSE, add_special_tokens=False)["input_ids"])
+        out = []
+        for thought in self._complete(prompt, think, params.n):
+            if CLOSE in thought.text:  # the server kept the model's own closing tag
+                text, logprobs = thought.text[: thought.text.index(CLOSE) + len(CLOSE)], thought.logprobs
+            else:
+                text, logprobs = thought.text + FORCED_CLOSE, thought.logprobs + [0.0] * forced
+            reply = self._complete(prompt + text, answer, 1)[0]
+            out.append(Sample(text=text + reply.text, logprobs=logprobs + reply.logprobs,
+                              finish_reason=reply.finish_reason))
+        return out
 
     @staticmethod
     def _choices(body: dict, n: int) -> list[dict]:

@@ -81,3 +81,34 @@ def test_synthetic_suite_is_deterministic_and_every_worked_solution_scores(score
     heldout = [p.prompt_text() for p in load_suite("synthetic-heldout")]
     assert len(heldout) == len(set(heldout)) > 250
     assert not set(heldout) & {p.prompt_text() for p in load_suite("synthetic")}
+
+
+LCB_FUNCTIONAL = {
+    "question_id": "lcb-f1", "question_content": "Return the sum of nums plus k.",
+    "starter_code": "class Solution:\n    def addAll(self, nums: List[int], k: int) -> int:\n        ",
+    "metadata": json.dumps({"func_name": "addAll"}),
+    "public_test_cases": json.dumps([{"input": "[1, 2, 3]\n4", "output": "10", "testtype": "functional"}]),
+    "private_test_cases": json.dumps([{"input": "[]\n-1", "output": "-1", "testtype": "functional"}]),
+}
+
+
+def test_livecodebench_functional_tests_call_the_solution_method(tmp_path):
+    path = tmp_path / "lcb.jsonl"
+    path.write_text(json.dumps(LCB_FUNCTIONAL) + "\n")
+    problem = load_data(path, "livecodebench")[0]
+    assert "class Solution" in problem.prompt_text() and "addAll" in problem.prompt_text()
+    right = "```python\nclass Solution:\n    def addAll(self, nums: List[int], k: int) -> int:\n        return sum(nums) + k\n```"
+    off_by_one_on_empty = right.replace("return sum(nums) + k", "return (sum(nums) + k) if nums else 0")
+    score = verify(problem, right)
+    assert score.correct and score.details["total"] == 2
+    partial = verify(problem, off_by_one_on_empty)
+    assert not partial.correct and partial.details["passed"] == 1
+    assert not verify(problem, "```python\nclass Solution:\n    pass\n```").correct
+
+
+def test_livecodebench_mixed_test_types_name_file_and_line(tmp_path):
+    cases = [{"input": "1\n", "output": "1\n", "testtype": "stdin"}, {"input": "1", "output": "1", "testtype": "functional"}]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(json.dumps({**LCB_FUNCTIONAL, "public_test_cases": json.dumps(cases)}) + "\n")
+    with pytest.raises(RecordError, match=r"mixed.jsonl:1: .*mix test types"):
+        load_data(path, "livecodebench")

@@ -6,6 +6,7 @@
 | `gpqa` | `Question`, `Correct Answer`, `Incorrect Answer 1..3` (shuffled by row hash) | science, letter |
 | `mbpp` | `task_id`, `text`, `test_list`, `test_setup_code` | code, asserts |
 | `livecodebench` | `question_id`, `question_content`, `public_test_cases`, `private_test_cases` | code, stdio |
+| (functional) | also `metadata` {`func_name`}, `starter_code` | code, asserts on `Solution().f(...)` |
 | `zebralogic` | `id`, `puzzle`, `solution` {header, rows} | logic, zebra |
 | `arc` | `train`/`test` pairs of `input`/`output` grids; one problem per test pair | logic, grid |
 | `cruxeval` / `cruxeval-i` | `id`, `code`, `input`, `output` (output / input prediction) | simulation |
@@ -77,6 +78,11 @@ def mbpp_row(row: dict, index: int) -> Problem:
                           "Answer with a ```python code block.")
 
 
+# LiveCodeBench runs functional solutions with these names in scope (its own import preamble).
+LCB_PREAMBLE = ("from typing import *\nfrom collections import *\nfrom functools import *\nfrom itertools import *\n"
+                "from heapq import *\nfrom bisect import *\nimport math, string, re\n")
+
+
 def livecodebench_row(row: dict, index: int) -> Problem:
     cases = []
     for key in ("public_test_cases", "private_test_cases"):
@@ -87,12 +93,35 @@ def livecodebench_row(row: dict, index: int) -> Problem:
             cases += value
     if not cases:
         raise KeyError("'public_test_cases'")
-    if any(c.get("testtype", "stdin") != "stdin" for c in cases):
-        raise ValueError("functional (LeetCode-style) LiveCodeBench tests are not supported yet; use stdin problems")
+    kinds = {c.get("testtype", "stdin") for c in cases}
+    if kinds == {"functional"}:
+        return livecodebench_functional(row, index, cases)
+    if kinds != {"stdin"}:
+        raise ValueError(f"test cases mix test types {sorted(kinds)}; expected all 'stdin' or all 'functional'")
     tests = {"style": "stdio", "inputs": [c["input"] for c in cases], "outputs": [c["output"] for c in cases]}
     return Problem(id=_id(row, index, "question_id"), domain="code", task="livecodebench", tests=tests,
                    prompt=f"{_need(row, 'question_content')}\n\nRead from standard input and write to standard "
                           "output. Answer with a ```python code block.")
+
+
+def livecodebench_functional(row: dict, index: int, cases: list[dict]) -> Problem:
+    """LeetCode-style: each case's `input` is one JSON value per line (the arguments), `output` the
+    JSON of the return value of `Solution().<metadata.func_name>(...)`; each case becomes an assert."""
+    metadata = _need(row, "metadata")
+    metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+    if not isinstance(metadata, dict) or "func_name" not in metadata:
+        raise KeyError("'metadata.func_name'")
+    name = metadata["func_name"]
+    asserts = []
+    for case in cases:
+        args = [repr(json.loads(line)) for line in case["input"].split("\n") if line.strip()]
+        asserts.append(f"assert Solution().{name}({', '.join(args)}) == {json.loads(case['output'])!r}")
+    starter = row.get("starter_code") or ""
+    shown = f"\n\nUse this starter code:\n```python\n{starter.rstrip()}\n```" if starter.strip() else ""
+    return Problem(id=_id(row, index, "question_id"), domain="code", task="livecodebench",
+                   tests={"style": "asserts", "code": asserts, "setup": LCB_PREAMBLE},
+                   prompt=f"{_need(row, 'question_content')}{shown}\n\nAnswer with a ```python code block "
+                          f"defining class Solution with method {name}.")
 
 
 def zebralogic_row(row: dict, index: int) -> Problem:

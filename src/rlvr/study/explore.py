@@ -43,7 +43,7 @@ class StudyConfig(Strict):
     prompts_per_step: int = 8
     rollouts_per_prompt: int = 8
     max_new_tokens: int = 96
-    lr: float = 3e-4
+    lr: float = 1e-4  # 3e-4 collapsed the stage-3 tiny reasoner in the main job (README)
     workers: int | None = None
     output: Path = Path("runs/study")
 

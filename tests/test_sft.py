@@ -43,3 +43,23 @@ def test_bad_sft_configs(tmp_path, cfg, message):
     path.write_text(json.dumps(cfg))
     with pytest.raises(ConfigError, match=message):
         load_config(path, SFTConfig)
+
+
+def test_bf16_autocast_learns_and_saves_float32_weights(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from rlvr.train.sft import run_sft
+
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        cfg = SFTConfig(new_model={"vocab_size": 400, "hidden": 32, "layers": 1, "heads": 2}, per_task=2, epochs=2,
+                        batch_size=8, lr=0.005, output=tmp_path / precision, precision=precision, device="cpu")
+        run_sft(cfg, log=lambda line: None)
+        losses[precision] = json.loads((tmp_path / precision / "sft_log.json").read_text())["loss"]
+        weights = load_file(str(tmp_path / precision / "model.safetensors"))
+        assert {w.dtype for w in weights.values()} == {torch.float32}
+    bf16 = losses["bf16"]
+    assert sum(bf16[-3:]) / 3 < sum(bf16[:3]) / 3 - 1.0  # it learns
+    assert losses["fp32"][0] != bf16[0]  # same seed and data: only the matmul precision differs
+    assert abs(losses["fp32"][0] - bf16[0]) < 0.05

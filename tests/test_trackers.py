@@ -3,7 +3,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from rlvr.config import TrainConfig
+from rlvr.config import TrainConfig, load_config
 from rlvr.train import trackers
 from rlvr.train.loop import train
 from rlvr.train.trackers import scalars
@@ -33,8 +33,6 @@ def test_tensorboard_and_wandb_receive_the_metrics_rows(tmp_path, tiny_model_dir
     monkeypatch.setenv("WANDB_SILENT", "true")
     path = write_config(tmp_path, "tracked", tiny_model_dir, rubric_data, steps=2, eval_suite="synthetic-heldout",
                         eval_problems=4, eval_n=2, trackers=["tensorboard", "wandb"])
-    from rlvr.config import load_config
-
     cfg = load_config(path, TrainConfig)
     train(cfg, log=lambda line: None)
     run = tmp_path / "tracked"

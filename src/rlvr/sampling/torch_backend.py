@@ -101,14 +101,13 @@ class TorchSampler:
     def from_pretrained(cls, path: str | Path, device: str = "auto", **kwargs) -> TorchSampler:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from rlvr.models import model_path
+        from rlvr.models import model_path, resolve_device
 
         path = model_path(path)
         if not path.exists():
             raise FileNotFoundError(f"model path {path} does not exist (models cannot be downloaded here: "
                                     "pass a local Hugging Face model directory)")
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(device)
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)

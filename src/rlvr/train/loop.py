@@ -17,7 +17,7 @@ import yaml
 
 from rlvr.config import TrainConfig
 from rlvr.explore import Method, StepContext, make_method
-from rlvr.models import model_path
+from rlvr.models import model_path, resolve_device
 from rlvr.problems import Problem
 from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.torch_backend import TorchSampler
@@ -70,7 +70,7 @@ def setup(cfg: TrainConfig, resume_from: Path | None) -> TrainState:
     source = resume_from or model_path(cfg.model)
     if not source.exists():
         raise FileNotFoundError(f"model: {source} does not exist")
-    device = cfg.device if cfg.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(cfg.device)
     if cfg.lora is None:
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32).to(device)
     else:

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from rlvr.config import SFTConfig
-from rlvr.models import model_path
+from rlvr.models import model_path, resolve_device
 from rlvr.problems import Problem
 
 
@@ -96,7 +96,7 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
         torch.set_num_threads(cfg.threads)
     problems = training_problems(cfg)
     model, tokenizer = load_or_build(cfg, problems)
-    device = cfg.device if cfg.device != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(cfg.device)
     model.to(device)
     examples = [e for e in (encode_example(tokenizer, p) for p in problems) if len(e[0]) <= cfg.max_len]
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)

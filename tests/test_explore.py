@@ -273,13 +273,9 @@ def test_refused_combinations_are_named_at_validation(cfg, message):
         TrainConfig(model="x", **cfg)
 
 
-@pytest.mark.parametrize("aggregation", ["token_mean", "seq_mean_token_mean", "token_sum_norm"])
-def test_gradient_accumulation_over_microbatches_equals_one_full_batch(tiny_model_dir, aggregation):
-    """DARS-B's whole-batch step: microbatches of 2 give the gradient of the batch at once, with
-    on-policy, hinted, teacher and rehearsal rows mixed; skipping zero-advantage rows too."""
-    from transformers import AutoModelForCausalLM
-
-    from rlvr.train.learner import OffPolicySpec, build_batch, update_policy
+def mixed_batch(aggregation: str):
+    """On-policy, hinted, teacher and rehearsal rows of different lengths; one group all right (A = 0)."""
+    from rlvr.train.learner import build_batch
 
     def rollout(i, source):
         return Rollout(problem_id="p", prompt_ids=[1, 5, 6 + i], completion_ids=[7 + i, 8, 9][: 2 + i % 2], text="",
@@ -289,18 +285,40 @@ def test_gradient_accumulation_over_microbatches_equals_one_full_batch(tiny_mode
     groups = [Group(problem, [rollout(i, s) for i, s in enumerate(["policy", "policy", "hint", "teacher"])],
                     [False] * 4), Group(problem, [rollout(i + 4, "policy") for i in range(3)], [False] * 3),
               Group(problem, [rollout(2 * i + 1, "policy") for i in range(2)], [False] * 2)]  # all right: A = 0
-    batch = build_batch(groups, AlgoConfig(advantage="dr_grpo", aggregation=aggregation), False, 0,
-                        rehearsal=[rollout(9, "reference")])
+    return build_batch(groups, AlgoConfig(advantage="dr_grpo", aggregation=aggregation), False, 0,
+                       rehearsal=[rollout(9, "reference")])
+
+
+def policy_gradient(model_dir, batch, aggregation: str, **options) -> torch.Tensor:
+    from transformers import AutoModelForCausalLM
+
+    from rlvr.train.learner import OffPolicySpec, update_policy
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
+    update_policy(model, optimizer, scheduler, batch, AlgoConfig(aggregation=aggregation), 1, None, 1e9, 1.0,
+                  generator=torch.Generator().manual_seed(0), off=OffPolicySpec(divergence_coef=0.5), **options)
+    return torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
+
+
+@pytest.mark.parametrize("aggregation", ["token_mean", "seq_mean_token_mean", "token_sum_norm"])
+def test_gradient_accumulation_over_microbatches_equals_one_full_batch(tiny_model_dir, aggregation):
+    """DARS-B's whole-batch step: microbatches of 2 (length-sorted, each cut to its longest row)
+    give the gradient of the batch at once, with on-policy, hinted, teacher and rehearsal rows
+    mixed; skipping zero-advantage rows too."""
+    batch = mixed_batch(aggregation)
     assert (batch.advantages == 0).sum() >= 2
-    grads = []
-    for micro, skip in ((None, False), (2, False), (2, True), (None, True)):
-        model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
-        update_policy(model, optimizer, scheduler, batch, AlgoConfig(aggregation=aggregation), 1, None, 1e9, 1.0,
-                      generator=torch.Generator().manual_seed(0), microbatch=micro,
-                      off=OffPolicySpec(divergence_coef=0.5), skip_zero_advantage=skip)
-        grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+    grads = [policy_gradient(tiny_model_dir, batch, aggregation, microbatch=micro, skip_zero_advantage=skip)
+             for micro, skip in ((None, False), (2, False), (2, True), (None, True))]
     assert grads[0].abs().sum() > 0
     for other in grads[1:]:  # microbatches, and skipping rows whose advantage is 0, change nothing
         assert torch.allclose(grads[0], other, atol=1e-6)
+
+
+def test_bf16_learner_gradient_is_close_to_float32(tiny_model_dir):
+    batch = mixed_batch("token_mean")
+    fp32 = policy_gradient(tiny_model_dir, batch, "token_mean")
+    bf16 = policy_gradient(tiny_model_dir, batch, "token_mean", bf16=True)
+    assert not torch.equal(fp32, bf16)  # the decoder really ran in bf16
+    assert torch.nn.functional.cosine_similarity(fp32, bf16, dim=0) > 0.99

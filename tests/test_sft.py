@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from rlvr.config import ConfigError, SFTConfig, load_config
-from rlvr.train.sft import encode_example
+from rlvr.train.sft import encode_example, synthetic_training_problems
 
 RLVR = [sys.executable, "-m", "rlvr.cli"]
 
@@ -37,6 +37,7 @@ def test_sft_trains_a_fresh_tiny_model_and_masks_the_prompt(tmp_path):
     ({"suite": "synthetic"}, "exactly one of 'model'"),
     ({"new_model": {}, "model": "x", "suite": "synthetic"}, "exactly one of 'model'"),
     ({"new_model": {"hidden": "wide"}, "suite": "synthetic"}, "new_model.hidden"),
+    ({"new_model": {}, "suite": "synthetic", "task_weights": {"arith": -1}}, "task_weights"),
 ])
 def test_bad_sft_configs(tmp_path, cfg, message):
     path = tmp_path / "c.yaml"
@@ -63,3 +64,18 @@ def test_bf16_autocast_learns_and_saves_float32_weights(tmp_path):
     assert sum(bf16[-3:]) / 3 < sum(bf16[:3]) / 3 - 1.0  # it learns
     assert losses["fp32"][0] != bf16[0]  # same seed and data: only the matmul precision differs
     assert abs(losses["fp32"][0] - bf16[0]) < 0.05
+
+
+def test_task_weights_scale_each_tasks_share_of_the_training_data():
+    base = SFTConfig(new_model={}, per_task=2, suite_seeds=[0, 1])
+    weighted = base.model_copy(update={"task_weights": {"arith": 3, "grid": 0}})
+
+    def count(cfg):
+        problems = synthetic_training_problems(cfg)
+        return {task: sum(p.task == task for p in problems) for task in ("arith", "grid", "linear")}
+
+    assert count(base) == {"arith": 12, "grid": 12, "linear": 12}  # 2 per level x 3 levels x 2 seeds
+    assert count(weighted) == {"arith": 36, "grid": 0, "linear": 12}
+    unknown = base.model_copy(update={"task_weights": {"nope": 2}})
+    with pytest.raises(ValueError, match="task_weights: unknown synthetic tasks"):
+        synthetic_training_problems(unknown)

@@ -35,6 +35,8 @@ class SFTConfig(Strict):
     suite: str | None = "synthetic"  # training problems: a suite name ...
     suite_seeds: list[int] = Field(default_factory=lambda: [0])  # synthetic suites: the seeds to draw
     per_task: int = 10  # synthetic suites: problems per task and level
+    # synthetic suites: task name -> multiple of per_task (default 1), to give weak tasks more data
+    task_weights: dict[str, float] = Field(default_factory=dict)
     data: Path | None = None  # ... or a JSONL/Parquet file of Problems with meta.solution
     output: Path = Path("runs/sft")
     epochs: float = 1.0
@@ -58,6 +60,8 @@ class SFTConfig(Strict):
             raise ValueError("give exactly one of 'model' (a directory) or 'new_model' (build a tiny one)")
         if (self.suite is None) == (self.data is None):
             raise ValueError("give exactly one of 'suite' or 'data'")
+        if any(w < 0 for w in self.task_weights.values()):
+            raise ValueError("'task_weights' must be >= 0")
         if self.lr <= 0 or self.epochs <= 0 or self.batch_size < 1:
             raise ValueError("'lr' and 'epochs' must be > 0 and 'batch_size' >= 1")
         return self
@@ -202,6 +206,9 @@ class TrainConfig(Strict):
     workers: int | None = None  # verifier processes (default: all cores)
     batch_size: int = 64  # sequences per sampling forward pass
     device: str = "auto"  # cuda when available, else cpu (weights and updates in float32)
+    # bf16: the learner's forward/backward under bf16 autocast (LM head, log-probs, weights and
+    # optimizer stay float32); sampling is unchanged
+    precision: Literal["fp32", "bf16"] = "fp32"
     trackers: list[Literal["tensorboard", "wandb"]] = Field(default_factory=list)  # extras; metrics.jsonl always
     wandb_project: str = "rlvr"
 

@@ -93,10 +93,13 @@ def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad
     return Batch(input_ids, attention, loss_mask, old_logp, advantages, rewards, kind)
 
 
-def policy_logprobs(model, input_ids, attention_mask, loss_mask, temperature: float):
-    """Per-token log-probs and entropy [B, L-1] at the masked positions (chunked, never B x L x V)."""
+def policy_logprobs(model, input_ids, attention_mask, loss_mask, temperature: float, bf16: bool = False):
+    """Per-token log-probs and entropy [B, L-1] at the masked positions (chunked, never B x L x V).
+    `bf16`: the decoder's matmuls under bf16 autocast; the LM head and log-softmax stay float32."""
     decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.base_model
-    hidden = decoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, :-1]  # [B, L-1, H]
+    with torch.autocast(input_ids.device.type, dtype=torch.bfloat16, enabled=bf16):
+        hidden = decoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, :-1]  # [B, L-1, H]
+    hidden = hidden.float()
     where = loss_mask.bool()
     logp = torch.zeros(loss_mask.shape, dtype=torch.float32, device=hidden.device)
     entropy = torch.zeros_like(logp)
@@ -119,14 +122,16 @@ def aggregation_weight(name: str, mask: torch.Tensor) -> float:
 
 
 def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off: OffPolicySpec,
-                   loss_cfg: LossConfig, temperature: float, reference=None) -> tuple[torch.Tensor, dict, dict]:
+                   loss_cfg: LossConfig, temperature: float, reference=None,
+                   bf16: bool = False) -> tuple[torch.Tensor, dict, dict]:
     """The loss of rows `idx`, each term aggregated over its own tokens; -> (loss terms, their
     masks, metrics). Terms: "policy" (all rows trained by advantage) and "rehearsal"."""
     device = next(model.parameters()).device  # the batch stays on the CPU; rows move per microbatch
-    ids, attention = batch.input_ids[idx].to(device), batch.attention_mask[idx].to(device)
-    mask, kind = batch.loss_mask[idx].to(device), batch.kind[idx][:, None].to(device)
-    old, adv = batch.old_logp[idx].to(device), batch.advantages[idx].to(device)
-    logp, entropy = policy_logprobs(model, ids, attention, mask, temperature)
+    width = int(batch.attention_mask[idx].sum(dim=1).max())  # rows are right-padded: drop the common padding
+    ids, attention = batch.input_ids[idx, :width].to(device), batch.attention_mask[idx, :width].to(device)
+    mask, kind = batch.loss_mask[idx, : width - 1].to(device), batch.kind[idx][:, None].to(device)
+    old, adv = batch.old_logp[idx, : width - 1].to(device), batch.advantages[idx].to(device)
+    logp, entropy = policy_logprobs(model, ids, attention, mask, temperature, bf16)
     on = mask * (kind == ON_POLICY)
     per_token, metrics = POLICY_LOSSES.get(algo.loss)(logp, old, adv, on, loss_cfg)
     shaped = mask * (kind == SHAPED_RATIO)
@@ -144,7 +149,7 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
         terms["policy"] = terms["policy"] - algo.entropy_coef * aggregate(entropy, trained, loss_cfg)
     if reference is not None and algo.kl_estimator and not algo.kl_in_reward:
         with torch.no_grad():
-            ref_logp, _ = policy_logprobs(reference, ids, attention, mask, temperature)
+            ref_logp, _ = policy_logprobs(reference, ids, attention, mask, temperature, bf16)
         kl_value = aggregate(KL_ESTIMATORS.get(algo.kl_estimator)(logp, ref_logp) * trained, trained, loss_cfg)
         terms["policy"] = terms["policy"] + algo.kl_coef * kl_value
         metrics["kl"] = kl_value.item()
@@ -160,10 +165,12 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
 def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, epochs: int, minibatch: int | None,
                   grad_clip: float, temperature: float, reference=None, generator=None,
                   microbatch: int | None = None, off: OffPolicySpec = OffPolicySpec(),
-                  skip_zero_advantage: bool = True) -> dict[str, float]:
+                  skip_zero_advantage: bool = True, bf16: bool = False) -> dict[str, float]:
     """PPO epochs; one optimizer step per minibatch (None: the whole batch, as DARS-B), its
     gradient accumulated over microbatches (None: the minibatch) so memory is bounded by the
-    microbatch; returns averaged metrics.
+    microbatch; returns averaged metrics. Microbatches take a minibatch's rows in order of
+    length and are cut to their longest row, so little of a forward pass is padding.
+    `bf16`: the policy's forward and backward under bf16 autocast (weights stay float32).
 
     Rows whose advantage is 0 have zero gradient when no entropy or KL term is on, so they are
     not run through the model (`skip_zero_advantage`); the aggregation still divides by the
@@ -193,11 +200,13 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, e
             step_metrics: dict[str, float] = {"loss": 0.0}
             micro_count = 0
             active = mini[~inert[mini]] if skip else mini
+            active = active[torch.argsort(batch.attention_mask[active].sum(dim=1), stable=True)]
             for m0 in range(0, len(active), microbatch):
                 idx = active[m0 : m0 + microbatch]
                 if batch.loss_mask[idx].sum() == 0:
                     continue
-                terms, masks, metrics = minibatch_loss(model, batch, idx, algo, off, loss_cfg, temperature, reference)
+                terms, masks, metrics = minibatch_loss(model, batch, idx, algo, off, loss_cfg, temperature, reference,
+                                                          bf16)
                 loss = sum(value * aggregation_weight(algo.aggregation, masks[name])
                            / max(aggregation_weight(algo.aggregation, full[name]), 1e-9)
                            for name, value in terms.items())

@@ -203,7 +203,7 @@ def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int) -> 
         learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, cfg.ppo_epochs,
                               cfg.minibatch_size, cfg.grad_clip, cfg.temperature, state.reference,
                               torch.Generator().manual_seed(cfg.seed * 7919 + step), cfg.microbatch_size,
-                              offpolicy_spec(cfg))
+                              offpolicy_spec(cfg), bf16=cfg.precision == "bf16")
     record = step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)
     record["trained_rollouts"] = sum(len(g.rollouts) for g in groups) + len(rehearsal)
     return record

@@ -28,9 +28,7 @@ def training_problems(cfg: SFTConfig) -> list[Problem]:
 
         problems = load_data(cfg.data)
     elif cfg.suite.startswith("synthetic"):
-        from rlvr.suites.synthetic import synthetic_suite
-
-        problems = [p for seed in cfg.suite_seeds for p in synthetic_suite(per_task=cfg.per_task, seed=seed)]
+        problems = synthetic_training_problems(cfg)
     else:
         from rlvr.suites import load_suite
 
@@ -39,6 +37,18 @@ def training_problems(cfg: SFTConfig) -> list[Problem]:
     if not usable:
         raise ValueError("no training problem has a reference solution (meta.solution)")
     return usable
+
+
+def synthetic_training_problems(cfg: SFTConfig) -> list[Problem]:
+    """Every seed's problems, `per_task` per task and level, scaled by `task_weights`."""
+    from rlvr.suites.synthetic import TASKS, synthetic_suite
+
+    unknown = set(cfg.task_weights) - set(TASKS)
+    if unknown:
+        raise ValueError(f"task_weights: unknown synthetic tasks {sorted(unknown)}; valid: {sorted(TASKS)}")
+    return [p for seed in cfg.suite_seeds for task in TASKS
+            for p in synthetic_suite(per_task=round(cfg.per_task * cfg.task_weights.get(task, 1.0)), seed=seed,
+                                     tasks=[task])]
 
 
 def encode_example(tokenizer, problem: Problem) -> tuple[list[int], list[int]]:

@@ -6,9 +6,10 @@ and runs TRL there. Both sides: P prompts x N generations per step, max_new_toke
 temperature 1.0, no KL (beta 0), clip 0.2, token-mean loss (TRL loss_type "dapo"), one update
 per generation batch, the same reward (1 if the response's last line contains a digit 3-9: about
 half the responses, so groups have variance and both trainers do the update). Step times exclude
-the first (warm-up) step.
+the first (warm-up) step. `--precision both` (default) measures float32 on both sides, then bf16
+autocast on both sides (TRL `bf16=True`, rlvr `precision: bf16`), each pair side by side.
 
-    .venv/bin/python benchmarks/trl_step_time.py [--model DIR] [--steps 6]   # default: the shipped model
+    .venv/bin/python benchmarks/trl_step_time.py [--model DIR] [--steps 6] [--precision fp32|bf16|both]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from trl import GRPOConfig, GRPOTrainer
 
 model, prompts_file = sys.argv[1], sys.argv[2]
 steps, p, n, new_tokens = (int(x) for x in sys.argv[3:7])
+bf16 = sys.argv[8] == "bf16"
 prompts = json.load(open(prompts_file))
 data = Dataset.from_dict({"prompt": [[{"role": "user", "content": x}] for x in prompts]})
 
@@ -52,7 +54,7 @@ class Timer(TrainerCallback):
 cfg = GRPOConfig(output_dir=sys.argv[7], per_device_train_batch_size=p * n, num_generations=n,
                  max_completion_length=new_tokens, temperature=1.0, beta=0.0, epsilon=0.2, loss_type="dapo",
                  learning_rate=1e-5, max_steps=steps, logging_steps=1, report_to="none", use_cpu=True,
-                 bf16=False, save_strategy="no", num_iterations=1, seed=0, dataloader_num_workers=0)
+                 bf16=bf16, save_strategy="no", num_iterations=1, seed=0, dataloader_num_workers=0)
 timer = Timer()
 trainer = GRPOTrainer(model=model, reward_funcs=digit_reward, args=cfg, train_dataset=data, callbacks=[timer])
 trainer.train()
@@ -69,11 +71,11 @@ def ensure_trl_venv() -> Path:
     return python
 
 
-def run_trl(python: Path, model: str, prompts: list[str], args, tmp: Path) -> list[float]:
+def run_trl(python: Path, model: str, prompts: list[str], args, tmp: Path, precision: str) -> list[float]:
     (tmp / "prompts.json").write_text(json.dumps(prompts))
     (tmp / "runner.py").write_text(TRL_RUNNER)
     out = subprocess.run([str(python), str(tmp / "runner.py"), model, str(tmp / "prompts.json"), str(args.steps),
-                          str(args.prompts), str(args.n), str(args.new_tokens), str(tmp / "trl-out")],
+                          str(args.prompts), str(args.n), str(args.new_tokens), str(tmp / "trl-out"), precision],
                          capture_output=True, text=True)
     line = [x for x in out.stdout.splitlines() if x.startswith("TIMES ")]
     if not line:
@@ -81,7 +83,7 @@ def run_trl(python: Path, model: str, prompts: list[str], args, tmp: Path) -> li
     return json.loads(line[-1][6:])
 
 
-def run_rlvr(model: str, prompts: list[str], args, tmp: Path) -> list[dict]:
+def run_rlvr(model: str, prompts: list[str], args, tmp: Path, precision: str) -> list[dict]:
     rows = [{"id": f"b{i}", "domain": "math", "prompt": text, "answer": "0",
              "rubric": [{"kind": "regex", "value": "[3-9][^\\n]*$"}], "rubric_combine": {"mode": "rubric"}}
             for i, text in enumerate(prompts)]
@@ -90,7 +92,8 @@ def run_rlvr(model: str, prompts: list[str], args, tmp: Path) -> list[dict]:
            "output": str(tmp / "rlvr-out"), "steps": args.steps, "prompts_per_step": args.prompts,
            "rollouts_per_prompt": args.n, "max_new_tokens": args.new_tokens, "temperature": 1.0, "lr": 1e-5,
            "ppo_epochs": 1, "minibatch_size": args.prompts * args.n, "mask_truncated": False,
-           "save_every": 10_000, "algo": {"eps_low": 0.2, "eps_high": 0.2, "aggregation": "token_mean"}}
+           "save_every": 10_000, "precision": precision,
+           "algo": {"eps_low": 0.2, "eps_high": 0.2, "aggregation": "token_mean"}}
     (tmp / "rlvr.yaml").write_text(json.dumps(cfg))
     subprocess.run([str(ROOT / ".venv" / "bin" / "rlvr"), "train", str(tmp / "rlvr.yaml")], check=True,
                    capture_output=True)
@@ -104,23 +107,24 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=8)
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--new-tokens", type=int, default=128)
+    parser.add_argument("--precision", choices=["fp32", "bf16", "both"], default="both")
     args = parser.parse_args()
     from rlvr.suites import load_suite
 
     prompts = [p.prompt_text() for p in load_suite("synthetic-heldout")][: args.prompts * args.steps]
     python = ensure_trl_venv()
-    with tempfile.TemporaryDirectory() as tmp:
-        trl_times = run_trl(python, args.model, prompts, args, Path(tmp))[1:]
-        rlvr_rows = run_rlvr(args.model, prompts, args, Path(tmp))[1:]
-    rlvr_times = [r["time_s"]["total"] for r in rlvr_rows]
-    trl_s, rlvr_s = statistics.median(trl_times), statistics.median(rlvr_times)
     print(f"machine: {os.cpu_count()} cores, CPU; model {args.model}; {args.prompts} prompts x {args.n} generations, "
-          f"max {args.new_tokens} new tokens; median of {len(rlvr_times)} steps after the first")
-    print(f"TRL GRPOTrainer step: {trl_s:.2f} s   rlvr train step: {rlvr_s:.2f} s   "
-          f"rlvr is {trl_s / rlvr_s:.2f}x faster")
-    split = {k: statistics.median(r["time_s"][k] for r in rlvr_rows) for k in ("sampling", "scoring", "learning")}
-    print("rlvr step split (median s): " + ", ".join(f"{k} {v:.2f}" for k, v in split.items()))
-
+          f"max {args.new_tokens} new tokens; median of {args.steps - 1} steps after the first")
+    for precision in (["fp32", "bf16"] if args.precision == "both" else [args.precision]):
+        with tempfile.TemporaryDirectory() as tmp:
+            trl_times = run_trl(python, args.model, prompts, args, Path(tmp), precision)[1:]
+            rlvr_rows = run_rlvr(args.model, prompts, args, Path(tmp), precision)[1:]
+        trl_s = statistics.median(trl_times)
+        rlvr_s = statistics.median(r["time_s"]["total"] for r in rlvr_rows)
+        split = {k: statistics.median(r["time_s"][k] for r in rlvr_rows) for k in ("sampling", "scoring", "learning")}
+        print(f"{precision}: TRL GRPOTrainer step {trl_s:.2f} s   rlvr train step {rlvr_s:.2f} s   "
+              f"rlvr is {trl_s / rlvr_s:.2f}x faster;   rlvr split (median s): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in split.items()))
 
 if __name__ == "__main__":
     main()

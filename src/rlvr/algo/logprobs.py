@@ -24,6 +24,11 @@ def _compute_dtype(t: torch.Tensor) -> torch.dtype:
     return torch.promote_types(t.dtype, torch.float32)
 
 
+def _logits(h: torch.Tensor, w: torch.Tensor, ct: torch.dtype, temperature: float) -> torch.Tensor:
+    z = (h @ w.T).to(ct)
+    return z.div_(temperature) if temperature != 1.0 else z
+
+
 def _blocks(total: int, size: int):
     for start in range(0, total, size):
         yield start, min(start + size, total)
@@ -45,12 +50,13 @@ class _ChunkedLogProbs(torch.autograd.Function):
             s = torch.zeros_like(d)
             target_logit = torch.zeros_like(m)
             for v0, v1 in _blocks(weight.shape[0], vocab_chunk):
-                z = (h @ weight[v0:v1].T).to(ct) / temperature  # [tokens, vocab block]
+                z = _logits(h, weight[v0:v1], ct, temperature)  # [tokens, vocab block]
                 new_m = torch.maximum(m, z.max(dim=-1).values)
                 scale = torch.exp(m - new_m)
-                e = torch.exp(z - new_m[:, None])
-                d = d * scale + e.sum(dim=-1, dtype=torch.float64)
-                s = s * scale + (e * z).sum(dim=-1, dtype=torch.float64)
+                e = torch.sub(z, new_m[:, None]).exp_()
+                # block sums in float32 (torch sums pairwise), the running sums across blocks in float64
+                d = d * scale + e.sum(dim=-1).double()
+                s = s * scale + e.mul_(z).sum(dim=-1).double()
                 m = new_m
                 inside = (tgt >= v0) & (tgt < v1)
                 if inside.any():
@@ -79,15 +85,16 @@ class _ChunkedLogProbs(torch.autograd.Function):
             g_lp, g_ent = grad_logp[t0:t1, None], grad_entropy[t0:t1, None]
             for v0, v1 in _blocks(weight.shape[0], ctx.vocab_chunk):
                 w = weight[v0:v1]
-                z = (h @ w.T).to(ct) / temperature
-                log_p = z - lse[:, None]
+                # dz = -p (g_lp + g_ent (log p + H)), built in place: two block-sized buffers in all
+                log_p = _logits(h, w, ct, temperature).sub_(lse[:, None])
                 p = torch.exp(log_p)
-                dz = -g_lp * p - g_ent * p * (log_p + ent[:, None])
+                dz = log_p.add_(ent[:, None]).mul_(g_ent).add_(g_lp).mul_(p).neg_()
                 inside = (tgt >= v0) & (tgt < v1)
                 if inside.any():
                     rows = inside.nonzero()[:, 0]
                     dz[rows, tgt[rows] - v0] += grad_logp[t0:t1][rows]
-                dz = dz / temperature
+                if temperature != 1.0:
+                    dz.div_(temperature)
                 grad_hidden[t0:t1] += dz @ w.to(ct)
                 grad_weight[v0:v1] += dz.T @ h.to(ct)
         return grad_hidden.to(hidden.dtype), grad_weight.to(weight.dtype), None, None, None, None

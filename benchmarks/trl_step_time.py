@@ -4,8 +4,9 @@ TRL is not a dependency of rlvr: this script makes its own virtual environment
 (`.bench/trl-venv`, torch==2.13.0 installed first so TRL does not pull a CUDA build, then trl)
 and runs TRL there. Both sides: P prompts x N generations per step, max_new_tokens new tokens,
 temperature 1.0, no KL (beta 0), clip 0.2, token-mean loss (TRL loss_type "dapo"), one update
-per generation batch, the same reward (1 if the response's last line contains a digit 3-9: about
-half the responses, so groups have variance and both trainers do the update). Step times exclude
+per generation batch (rlvr accumulates it over length-sorted microbatches of 16), the same reward
+(1 if the response's last line contains a digit 3-9: about half the responses, so groups have
+variance and both trainers do the update). Step times exclude
 the first (warm-up) step. `--precision both` (default) measures float32 on both sides, then bf16
 autocast on both sides (TRL `bf16=True`, rlvr `precision: bf16`), each pair side by side.
 
@@ -91,7 +92,8 @@ def run_rlvr(model: str, prompts: list[str], args, tmp: Path, precision: str) ->
     cfg = {"model": model, "suite": None, "data": str(tmp / "data.jsonl"), "eval_suite": None,
            "output": str(tmp / "rlvr-out"), "steps": args.steps, "prompts_per_step": args.prompts,
            "rollouts_per_prompt": args.n, "max_new_tokens": args.new_tokens, "temperature": 1.0, "lr": 1e-5,
-           "ppo_epochs": 1, "minibatch_size": args.prompts * args.n, "mask_truncated": False,
+           "ppo_epochs": 1, "minibatch_size": args.prompts * args.n, "microbatch_size": 16,
+           "mask_truncated": False,
            "save_every": 10_000, "precision": precision,
            "algo": {"eps_low": 0.2, "eps_high": 0.2, "aggregation": "token_mean"}}
     (tmp / "rlvr.yaml").write_text(json.dumps(cfg))

@@ -11,7 +11,7 @@ Layout of the study directory (every part resumable; a rerun skips what is finis
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -44,6 +44,7 @@ class StudyConfig(Strict):
     rollouts_per_prompt: int = 8
     max_new_tokens: int = 96
     lr: float = 1e-4  # 3e-4 collapsed the stage-3 tiny reasoner in the main job (README)
+    precision: Literal["fp32", "bf16"] = "bf16"  # the learner's autocast (as the main job)
     workers: int | None = None
     output: Path = Path("runs/study")
 
@@ -59,6 +60,7 @@ def run_config(study: StudyConfig, method: str, seed: int) -> TrainConfig:
         "steps": 10_000, "token_budget": study.token_budget, "prompts_per_step": study.prompts_per_step * factor,
         "rollouts_per_prompt": study.rollouts_per_prompt, "max_new_tokens": study.max_new_tokens, "lr": study.lr,
         "seed": seed, "workers": study.workers, "save_every": 5, "keep_checkpoints": 1,
+        "precision": study.precision, "microbatch_size": 32,
     }
     for key, value in changes.items():
         base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value

@@ -26,8 +26,9 @@ def final_weights(run_dir):
     return load_file(str(run_dir / "checkpoints" / latest / "model.safetensors")), latest
 
 
-def test_training_changes_weights_and_logs_metrics(tmp_path, tiny_model_dir, rubric_data):
-    cfg = write_config(tmp_path, "run", tiny_model_dir, rubric_data)
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_training_changes_weights_and_logs_metrics(tmp_path, tiny_model_dir, rubric_data, precision):
+    cfg = write_config(tmp_path, "run", tiny_model_dir, rubric_data, precision=precision, microbatch_size=4)
     result = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
@@ -41,6 +42,7 @@ def test_training_changes_weights_and_logs_metrics(tmp_path, tiny_model_dir, rub
     start = load_file(str(tiny_model_dir / "model.safetensors"))
     assert latest == "step-4"
     assert any(not torch.equal(weights[k], start[k]) for k in start)
+    assert {w.dtype for w in weights.values()} == {torch.float32}  # bf16 is autocast only
     assert (tmp_path / "run" / "report.md").exists() and (tmp_path / "run" / "training.png").exists()
 
 
@@ -73,6 +75,7 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, tiny_model_
     ({"rollouts_per_prompt": 1}, "at least 2 rollouts"),
     ({"algo": {"kl_coef": 0.1}}, "kl_estimator"),
     ({"algo": {"advantage": "ppo"}}, "algo.advantage: unknown 'ppo'; valid: dr_grpo, grpo, pass_at_k, rloo"),
+    ({"precision": "fp16"}, "precision: Input should be 'fp32' or 'bf16'"),
 ])
 def test_bad_configs_name_the_key_before_any_work(tmp_path, tiny_model_dir, rubric_data, override, message):
     cfg = write_config(tmp_path, "bad", tiny_model_dir, rubric_data, **override)

@@ -6,8 +6,8 @@ and runs TRL there. Both sides: P prompts x N generations per step, max_new_toke
 temperature 1.0, no KL (beta 0), clip 0.2, token-mean loss (TRL loss_type "dapo"), one update
 per generation batch (rlvr accumulates it over length-sorted microbatches of 16), the same reward
 (1 if the response's last line contains a digit 3-9: about half the responses, so groups have
-variance and both trainers do the update). Step times exclude
-the first (warm-up) step. `--precision both` (default) measures float32 on both sides, then bf16
+variance and both trainers do the update). Step times exclude the first (warm-up) step.
+`--precision both` (default) measures float32 on both sides, then bf16
 autocast on both sides (TRL `bf16=True`, rlvr `precision: bf16`), each pair side by side.
 
     .venv/bin/python benchmarks/trl_step_time.py [--model DIR] [--steps 6] [--precision fp32|bf16|both]

@@ -16,6 +16,10 @@ class ConfigError(ValueError):
     """A config problem, one line, naming the key."""
 
 
+# matmul precision of a training step: bf16 = autocast, with float32 weights and optimizer
+Precision = Literal["fp32", "bf16"]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -51,7 +55,7 @@ class SFTConfig(Strict):
     threads: int | None = None  # torch CPU threads (default: all cores)
     # bf16: matmuls under autocast, weights and optimizer in fp32 (about 2x faster on CPUs with
     # AMX/AVX512-BF16 and on GPUs); fp32 everywhere else.
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Precision = "fp32"
     device: str = "auto"  # cuda when available, else cpu
 
     @model_validator(mode="after")
@@ -208,7 +212,7 @@ class TrainConfig(Strict):
     device: str = "auto"  # cuda when available, else cpu (weights and updates in float32)
     # bf16: the learner's forward/backward under bf16 autocast (LM head, log-probs, weights and
     # optimizer stay float32); sampling is unchanged
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Precision = "fp32"
     trackers: list[Literal["tensorboard", "wandb"]] = Field(default_factory=list)  # extras; metrics.jsonl always
     wandb_project: str = "rlvr"
 

@@ -11,11 +11,11 @@ Layout of the study directory (every part resumable; a rerun skips what is finis
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
-from rlvr.config import Strict, TrainConfig
+from rlvr.config import Precision, Strict, TrainConfig
 
 # What each method changes in the shared base config (settings from the papers where they fit
 # this scale; the rest is the base).
@@ -24,7 +24,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "pass_at_k": {"algo": {"advantage": "pass_at_k", "pass_k": 4}},
     "dars": {"method": {"name": "dars"}, "algo": {"advantage": "dr_grpo"}},
     "dars_b": {"method": {"name": "dars_b"}, "algo": {"advantage": "dr_grpo"}, "minibatch_size": None,
-               "microbatch_size": 32, "ppo_epochs": 2, "prompts_per_step_factor": 4},
+               "ppo_epochs": 2, "prompts_per_step_factor": 4},
     "guide": {"method": {"name": "guide"}},
     "ampo": {"method": {"name": "ampo"}, "algo": {"advantage": "dr_grpo", "dual_clip": 10.0}},
     "dph": {"method": {"name": "dph", "dph": {"divergence": "forward_kl", "coef": 0.05}},
@@ -44,7 +44,7 @@ class StudyConfig(Strict):
     rollouts_per_prompt: int = 8
     max_new_tokens: int = 96
     lr: float = 1e-4  # 3e-4 collapsed the stage-3 tiny reasoner in the main job (README)
-    precision: Literal["fp32", "bf16"] = "bf16"  # the learner's autocast (as the main job)
+    precision: Precision = "bf16"  # the learner's autocast (as the main job)
     workers: int | None = None
     output: Path = Path("runs/study")
 

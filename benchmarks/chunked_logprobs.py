@@ -4,8 +4,11 @@ Each measurement runs in a fresh subprocess (peak RSS above the inputs' baseline
 at Qwen2's vocabulary (151,936) and 4,096 tokens; forward only (old/reference log-probs) and
 forward + backward (the policy). Results are compared for equality.
 Target (issue 4): >= 5x less peak memory, equal within 1e-5, time within 1.2x.
+`--device cuda` measures naive, the torch blocks and the Triton kernels on a GPU in one process
+(peak = torch.cuda.max_memory_allocated above the inputs; time = median of 5 after a warm-up).
 
     .venv/bin/python benchmarks/chunked_logprobs.py [--tokens 4096] [--vocab 151936] [--hidden 256]
+    python benchmarks/chunked_logprobs.py --device cuda [--hidden 896]
 """
 
 from __future__ import annotations
@@ -56,6 +59,60 @@ def measure(method, backward, args) -> dict:
         return json.load(open(f.name))
 
 
+def _cuda_pass(fn, h, w, targets, coef, backward: bool):
+    import torch
+
+    h.grad = w.grad = None
+    with torch.set_grad_enabled(backward):
+        lp, ent = fn(h, w, targets)
+        if backward:
+            (lp * coef + 0.01 * ent).sum().backward()
+    return lp.detach(), ent.detach(), (h.grad if backward else None)
+
+
+def cuda_main(args) -> None:
+    import torch
+
+    from rlvr.algo.logprobs import naive_token_logprobs, token_logprobs
+
+    torch.manual_seed(0)
+    h0 = torch.randn(args.tokens, args.hidden, device="cuda") * 0.5
+    w0 = torch.randn(args.vocab, args.hidden, device="cuda") * 0.05
+    targets = torch.randint(0, args.vocab, (args.tokens,), device="cuda")
+    coef = torch.randn(args.tokens, device="cuda")
+    methods = {"naive": naive_token_logprobs,
+               "torch blocks": lambda h, w, t: token_logprobs(h, w, t, backend="torch"),
+               "triton": lambda h, w, t: token_logprobs(h, w, t, backend="triton")}
+    print(f"machine: {torch.cuda.get_device_name()}, torch {torch.__version__}; {args.tokens} tokens, "
+          f"vocabulary {args.vocab}, hidden {args.hidden}, float32")
+    print(f"{'pass':<18} {'method':<13} {'peak MB':>9} {'ms':>9} {'mem vs naive':>13} {'time vs naive':>14} "
+          f"{'max |diff| vs naive':>20}")
+    for backward in (False, True):
+        rows = {}
+        for name, fn in methods.items():
+            h, w = h0.clone().requires_grad_(backward), w0.clone().requires_grad_(backward)
+
+            _cuda_pass(fn, h, w, targets, coef, backward)  # warm-up (Triton compiles here)
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            base = torch.cuda.memory_allocated()
+            times = []
+            for _ in range(5):
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                out = _cuda_pass(fn, h, w, targets, coef, backward)
+                end.record()
+                torch.cuda.synchronize()
+                times.append(start.elapsed_time(end))
+            peak = (torch.cuda.max_memory_allocated() - base) / 2**20
+            rows[name] = (peak, sorted(times)[2], out)
+        ref = rows["naive"]
+        for name, (peak, ms, out) in rows.items():
+            diff = max(float((a.double() - b.double()).abs().max()) for a, b in zip(out, ref[2]) if a is not None)
+            print(f"{'forward+backward' if backward else 'forward':<18} {name:<13} {peak:>9.0f} {ms:>9.2f} "
+                  f"{ref[0] / max(peak, 1e-3):>12.1f}x {ms / ref[1]:>13.2f}x {diff:>20.1e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=4096)
@@ -64,7 +121,10 @@ def main() -> None:
     parser.add_argument("--child")
     parser.add_argument("--backward", type=int, default=0)
     parser.add_argument("--out")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
+    if args.device == "cuda":
+        return cuda_main(args)
     if args.child:
         return child(args.child, bool(args.backward), args.tokens, args.vocab, args.hidden, args.out)
     print(f"machine: {os.cpu_count()} cores, CPU; {args.tokens} tokens, vocabulary {args.vocab}, hidden {args.hidden}")

@@ -7,6 +7,7 @@ both. Also checks that greedy outputs are identical. Models have random weights 
 2,048-token vocabulary) and `qwen2-100m-vocab152k` (~100M, Qwen2's 151,936-token vocabulary).
 
     .venv/bin/python benchmarks/sampler_vs_generate.py [--models tiny,qwen2-100m] [--new-tokens 64]
+    python benchmarks/sampler_vs_generate.py --device cuda [--batch 256]   # bf16 weights on a GPU
 """
 
 from __future__ import annotations
@@ -39,17 +40,19 @@ def count_tokens(rows: torch.Tensor, eos: set[int], pad: int) -> int:
     return total
 
 
-def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, model=None) -> None:
+def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, model=None, device: str = "cpu") -> None:
     model = model if model is not None else build_model(tokenizer, **SIZES[name]).eval()
+    if device == "cuda":
+        model = model.to(device="cuda", dtype=torch.bfloat16)  # what TorchSampler.from_pretrained loads on CUDA
     params_m = sum(p.numel() for p in model.parameters()) / 1e6
-    sampler = TorchSampler(model, tokenizer, batch_size=64)
+    sampler = TorchSampler(model, tokenizer, batch_size=len(prompts) * n)
     ids = [sampler.encode(p) for p in prompts]
     params = SamplingParams(n=n, temperature=1.0, top_p=1.0, max_new_tokens=new_tokens, seed=0)
 
     pad = tokenizer.pad_token_id
     width = max(len(x) for x in ids)
-    batch = torch.tensor([[pad] * (width - len(x)) + x for x in ids])
-    mask = (torch.arange(width)[None, :] >= torch.tensor([width - len(x) for x in ids])[:, None]).long()
+    batch = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=device)
+    mask = (torch.arange(width)[None, :] >= torch.tensor([width - len(x) for x in ids])[:, None]).long().to(device)
 
     def run_generate(do_sample: bool):
         with torch.inference_mode():
@@ -73,6 +76,8 @@ def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, mod
         torch.manual_seed(0)
         t = time.perf_counter()
         ref = run_generate(True)
+        if device == "cuda":
+            torch.cuda.synchronize()
         times["generate"].append(time.perf_counter() - t)
         tokens["generate"] = count_tokens(ref, sampler.eos_ids, pad)
     rate = {k: tokens[k] / min(v) for k, v in times.items()}
@@ -85,24 +90,28 @@ def main() -> None:
     parser.add_argument("--models", default="tiny,qwen2-100m,qwen2-100m-vocab152k")
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--new-tokens", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=64, help="sequences per batch (prompts x n)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--model-dir", help="also measure a trained model (e.g. runs/tiny_reasoner), whose "
                                             "samples stop at different lengths")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
-    problems = synthetic_suite(per_task=1, levels=(1,))
+    problems = synthetic_suite(per_task=-(-args.batch // args.n // 10), levels=(1,))
     tokenizer = build_tokenizer([p.prompt_text() + p.meta["solution"] for p in synthetic_suite(per_task=3)], 2048)
-    prompts = [p.prompt_text() for p in problems][: 64 // args.n]
-    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, CPU; batch = 64 sequences, "
+    prompts = [p.prompt_text() for p in problems][: args.batch // args.n]
+    where = torch.cuda.get_device_name() + ", bf16" if args.device == "cuda" else "CPU, float32"
+    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, {where}; "
+          f"batch = {len(prompts) * args.n} sequences, "
           f"max_new_tokens = {args.new_tokens}, temperature 1.0, top_p 1.0 (the RL setting)")
     print(f"{'model':<21} {'params':>8}  batch  {'generate tok/s':>14} {'rlvr tok/s':>10} {'ratio':>7}")
     for name in [m for m in args.models.split(",") if m]:
-        bench(name, tokenizer, prompts, args.n, args.new_tokens)
+        bench(name, tokenizer, prompts, args.n, args.new_tokens, device=args.device)
     if args.model_dir:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         trained = AutoModelForCausalLM.from_pretrained(args.model_dir, dtype=torch.float32).eval()
         bench("trained:" + args.model_dir.rstrip("/").split("/")[-1], AutoTokenizer.from_pretrained(args.model_dir),
-              prompts, args.n, args.new_tokens, model=trained)
+              prompts, args.n, args.new_tokens, model=trained, device=args.device)
 
 
 if __name__ == "__main__":

@@ -101,14 +101,29 @@ class _ChunkedLogProbs(torch.autograd.Function):
 
 
 def token_logprobs(hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, temperature: float = 1.0,
-                   token_chunk: int = 256, vocab_chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+                   token_chunk: int = 256, vocab_chunk: int = 4096,
+                   backend: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
     """(log p(target) [N], entropy [N]) for logits hidden @ weight.T / temperature, chunked.
 
     hidden [N, H] (flatten [B, T, H] first), weight [V, H] (the LM head), targets [N] token ids.
     Differentiable in hidden and weight. The default blocks (256 x 4,096 float32 = 4 MB) stay in
     a CPU's cache; larger ones were ~20% slower here.
+    backend: "torch" (these blocks), "triton" (rlvr.algo.logprobs_triton), or "auto": triton for
+    CUDA tensors when triton is installed, else torch.
     """
+    if backend == "triton" or (backend == "auto" and hidden.is_cuda and _triton_available()):
+        from rlvr.algo.logprobs_triton import triton_token_logprobs
+
+        return triton_token_logprobs(hidden, weight, targets, temperature)
+    if backend not in ("auto", "torch", "triton"):
+        raise ValueError(f"unknown log-prob backend {backend!r}: use auto, torch or triton")
     return _ChunkedLogProbs.apply(hidden, weight, targets, float(temperature), token_chunk, vocab_chunk)
+
+
+def _triton_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("triton") is not None
 
 
 def naive_token_logprobs(hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor,

@@ -20,9 +20,9 @@ step() {  # name, time limit (s), command...
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 "$py" -c "import torch, triton, transformers; print('torch', torch.__version__, 'triton', triton.__version__, \
 'transformers', transformers.__version__)"
-step tests 240 "$py" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_logprobs.py tests/test_sampling.py
+step tests 150 "$py" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_logprobs.py tests/test_sampling.py
 step logprobs 120 "$py" benchmarks/chunked_logprobs.py --device cuda --hidden 896
 step sampler 180 "$py" benchmarks/sampler_vs_generate.py --device cuda --models qwen2-100m,qwen2-100m-vocab152k \
     --batch 64 --model-dir src/rlvr/assets/tiny-reasoner
-step main_job 200 "$py" -m rlvr.cli train --output runs/gpu_main --overwrite
+step main_job 250 "$py" -m rlvr.cli train --output runs/gpu_main --overwrite
 step sampler256 120 "$py" benchmarks/sampler_vs_generate.py --device cuda --models qwen2-100m-vocab152k --batch 256

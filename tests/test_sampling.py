@@ -10,19 +10,19 @@ from rlvr.sampling.torch_backend import TorchSampler, pick_tokens
 
 @pytest.fixture(scope="module")
 def sampler(tiny_model_dir):
-    return TorchSampler.from_pretrained(tiny_model_dir, batch_size=8)
+    return TorchSampler.from_pretrained(tiny_model_dir, device="cpu", batch_size=8)  # CUDA: tests/test_cuda.py
 
 
 def reference_logprobs(sampler, prompt_ids, token_ids, params):
     """Independent recomputation: one full forward, then the truncated, tempered distribution."""
-    ids = torch.tensor([prompt_ids + token_ids])
+    ids = torch.tensor([prompt_ids + token_ids], device=sampler.device)
     with torch.no_grad():
         logits = sampler.model(input_ids=ids).logits[0, len(prompt_ids) - 1 : -1].float()
     out = []
     for pos, tok in enumerate(token_ids):
         z = logits[pos] / params.temperature
         if params.top_k:
-            z = torch.where(z >= torch.topk(z, params.top_k).values[-1], z, torch.tensor(float("-inf")))
+            z = torch.where(z >= torch.topk(z, params.top_k).values[-1], z, float("-inf"))
         if params.top_p < 1:
             probs = torch.softmax(z, -1)
             order = torch.argsort(probs, descending=True)
@@ -67,7 +67,7 @@ def test_greedy_matches_transformers_generate(sampler):
     prompts = ["Compute 7 - 2.", "Solve for x: 2x + 1 = 5."]
     ours = sampler.sample(prompts, SamplingParams(n=1, temperature=0, max_new_tokens=16))
     for prompt, group in zip(prompts, ours):
-        ids = torch.tensor([sampler.encode(prompt)])
+        ids = torch.tensor([sampler.encode(prompt)], device=sampler.device)
         ref = sampler.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=16, do_sample=False,
                                      pad_token_id=sampler.tokenizer.pad_token_id)
         expected = ref[0, ids.shape[1]:].tolist()

@@ -40,10 +40,11 @@ def count_tokens(rows: torch.Tensor, eos: set[int], pad: int) -> int:
     return total
 
 
-def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, model=None, device: str = "cpu") -> None:
+def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, model=None, device: str = "cpu",
+          dtype: str = "fp32") -> None:
     model = model if model is not None else build_model(tokenizer, **SIZES[name]).eval()
-    if device == "cuda":
-        model = model.to(device="cuda", dtype=torch.bfloat16)  # what TorchSampler.from_pretrained loads on CUDA
+    if device == "cuda" or dtype == "bf16":  # bf16 is what TorchSampler.from_pretrained loads on CUDA
+        model = model.to(device=device, dtype=torch.bfloat16)
     params_m = sum(p.numel() for p in model.parameters()) / 1e6
     sampler = TorchSampler(model, tokenizer, batch_size=len(prompts) * n)
     ids = [sampler.encode(p) for p in prompts]
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--batch", type=int, default=64, help="sequences per batch (prompts x n)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"], help="weights on CPU (CUDA: always bf16)")
     parser.add_argument("--model-dir", help="also measure a trained model (e.g. runs/tiny_reasoner), whose "
                                             "samples stop at different lengths")
     args = parser.parse_args()
@@ -99,19 +101,19 @@ def main() -> None:
     problems = synthetic_suite(per_task=-(-args.batch // args.n // 10), levels=(1,))
     tokenizer = build_tokenizer([p.prompt_text() + p.meta["solution"] for p in synthetic_suite(per_task=3)], 2048)
     prompts = [p.prompt_text() for p in problems][: args.batch // args.n]
-    where = torch.cuda.get_device_name() + ", bf16" if args.device == "cuda" else "CPU, float32"
+    where = torch.cuda.get_device_name() + ", bf16" if args.device == "cuda" else f"CPU, {args.dtype}"
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, {where}; "
           f"batch = {len(prompts) * args.n} sequences, "
           f"max_new_tokens = {args.new_tokens}, temperature 1.0, top_p 1.0 (the RL setting)")
     print(f"{'model':<21} {'params':>8}  batch  {'generate tok/s':>14} {'rlvr tok/s':>10} {'ratio':>7}")
     for name in [m for m in args.models.split(",") if m]:
-        bench(name, tokenizer, prompts, args.n, args.new_tokens, device=args.device)
+        bench(name, tokenizer, prompts, args.n, args.new_tokens, device=args.device, dtype=args.dtype)
     if args.model_dir:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         trained = AutoModelForCausalLM.from_pretrained(args.model_dir, dtype=torch.float32).eval()
         bench("trained:" + args.model_dir.rstrip("/").split("/")[-1], AutoTokenizer.from_pretrained(args.model_dir),
-              prompts, args.n, args.new_tokens, model=trained, device=args.device)
+              prompts, args.n, args.new_tokens, model=trained, device=args.device, dtype=args.dtype)
 
 
 if __name__ == "__main__":

@@ -292,13 +292,14 @@ def mixed_batch(aggregation: str):
 def policy_gradient(model_dir, batch, aggregation: str, **options) -> torch.Tensor:
     from transformers import AutoModelForCausalLM
 
-    from rlvr.train.learner import OffPolicySpec, update_policy
+    from rlvr.train.learner import OffPolicySpec, UpdatePlan, update_policy
 
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
-    update_policy(model, optimizer, scheduler, batch, AlgoConfig(aggregation=aggregation), 1, None, 1e9, 1.0,
-                  generator=torch.Generator().manual_seed(0), off=OffPolicySpec(divergence_coef=0.5), **options)
+    update_policy(model, optimizer, scheduler, batch, AlgoConfig(aggregation=aggregation),
+                  UpdatePlan(grad_clip=1e9, **options), OffPolicySpec(divergence_coef=0.5),
+                  generator=torch.Generator().manual_seed(0))
     return torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
 
 
@@ -313,6 +314,46 @@ def test_gradient_accumulation_over_microbatches_equals_one_full_batch(tiny_mode
              for micro, skip in ((None, False), (2, False), (2, True), (None, True))]
     assert grads[0].abs().sum() > 0
     for other in grads[1:]:  # microbatches, and skipping rows whose advantage is 0, change nothing
+        assert torch.allclose(grads[0], other, atol=1e-6)
+
+
+def shared_prompt_batch():
+    """Two groups whose rollouts share their prompt (one hinted row trained without its hint), of
+    different completion lengths, and a rehearsal row with a prompt of its own."""
+    from rlvr.train.learner import build_batch
+
+    def rollout(prompt, i, source="policy"):
+        completion = [7 + i, 8, 9, 10, 11][: 1 + i % 4]
+        return Rollout(problem_id="p", prompt_ids=prompt, completion_ids=completion, text="",
+                       logprobs=[-1.0 - 0.1 * i] * len(completion), source=source,
+                       score=Score(reward=float(i % 2), correct=bool(i % 2)))
+    short, long = [1, 5, 6], [1, 5, 7, 8, 9, 12]
+    groups = [Group(math_problem(), [rollout(short, i) for i in range(3)], [False] * 3),
+              Group(math_problem(), [rollout(long, i) for i in range(3)] + [rollout(long, 5, "hint")], [False] * 4)]
+    return build_batch(groups, AlgoConfig(advantage="dr_grpo"), False, 0, rehearsal=[rollout([2, 3], 2, "reference")])
+
+
+def test_shared_prompt_forward_equals_whole_rows(tiny_model_dir):
+    """Each prompt run once, its KV cache shared by its rollouts: the same log-probs, entropies and
+    gradients as running every row whole, also when a microbatch splits a group."""
+    from transformers import AutoModelForCausalLM
+
+    from rlvr.train.forward import policy_logprobs, shared_prompt_logprobs
+
+    batch = shared_prompt_batch()
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float64)
+    whole = policy_logprobs(model, batch.input_ids, batch.attention_mask, batch.loss_mask, 0.8)
+    shared = shared_prompt_logprobs(model, batch.input_ids, batch.attention_mask, batch.prompt_len,
+                                    batch.loss_mask, 0.8)
+    assert batch.loss_mask.sum() == (1 + 2 + 3) * 2 + 2 + 3  # every completion token is trained
+    for a, b in zip(whole, shared):
+        assert (a[batch.loss_mask == 0] == 0).all() and (b[batch.loss_mask == 0] == 0).all()
+        assert torch.allclose(a, b, atol=1e-9)
+    grads = [policy_gradient(tiny_model_dir, batch, "token_mean", share_prompts=share, microbatch=micro,
+                             skip_zero_advantage=False)
+             for share, micro in ((False, None), (True, None), (True, 3), (True, 2))]
+    assert grads[0].abs().sum() > 0
+    for other in grads[1:]:
         assert torch.allclose(grads[0], other, atol=1e-6)
 
 

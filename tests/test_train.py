@@ -95,7 +95,8 @@ def test_kl_in_reward_lowers_rewards_by_the_reference_kl(tiny_model_dir):
 
     from rlvr.config import AlgoConfig
     from rlvr.problems import Problem, Rollout, Score
-    from rlvr.train.learner import build_batch, policy_logprobs
+    from rlvr.train.forward import policy_logprobs
+    from rlvr.train.learner import build_batch
     from rlvr.train.rollout import Group
 
     reference = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()

@@ -198,6 +198,9 @@ class TrainConfig(Strict):
     ppo_epochs: int = 1
     minibatch_size: int | None = 64  # rollouts per optimizer step; null = the whole batch
     microbatch_size: int | None = None  # rollouts per forward/backward (gradient accumulation); null = minibatch
+    # the learner runs each distinct prompt once per microbatch and its rollouts on its KV cache
+    # (same values and gradients; a group's prompt costs once instead of n times)
+    share_prompts: bool = True
     lr: float = 1e-5
     warmup_steps: int = 0
     grad_clip: float = 1.0

@@ -18,11 +18,11 @@ import torch
 
 from rlvr.algo.advantages import ADVANTAGES, AdvantageConfig
 from rlvr.algo.kl import KL_ESTIMATORS
-from rlvr.algo.logprobs import token_logprobs
 from rlvr.algo.losses import AGGREGATIONS, POLICY_LOSSES, LossConfig
 from rlvr.algo.offpolicy import DIVERGENCES, ratio_quantile, shaped_prob_loss, shaped_ratio_loss
 from rlvr.config import AlgoConfig
 from rlvr.problems import Rollout
+from rlvr.train.forward import policy_logprobs, shared_prompt_logprobs
 from rlvr.train.rollout import Group
 
 SOURCES = {"policy": 0, "hint": 1, "refined": 1, "teacher": 2, "reference": 3}
@@ -39,6 +39,20 @@ class OffPolicySpec:
     divergence_coef: float = 0.0
 
 
+@dataclass(frozen=True)
+class UpdatePlan:
+    """How a step updates the policy (the learner options of TrainConfig)."""
+
+    epochs: int = 1  # PPO epochs over the batch
+    minibatch: int | None = None  # rows per optimizer step; None = the whole batch (DARS-B)
+    microbatch: int | None = None  # rows per forward/backward (gradient accumulation); None = the minibatch
+    grad_clip: float = 1.0
+    temperature: float = 1.0  # the sampling temperature: log-probs of the distribution sampled
+    bf16: bool = False  # the decoder's forward/backward under bf16 autocast; weights stay float32
+    share_prompts: bool = True  # run each distinct prompt once per microbatch (rlvr.train.forward)
+    skip_zero_advantage: bool = True  # rows with advantage 0 (and no entropy/KL term) skip the model
+
+
 @dataclass
 class Batch:
     """Padded tensors for the loss. B rollouts, L = longest prompt + completion."""
@@ -50,6 +64,8 @@ class Batch:
     advantages: torch.Tensor  # [B] (0 for rehearsal rows)
     rewards: torch.Tensor  # [B]
     kind: torch.Tensor  # [B]: ON_POLICY | SHAPED_RATIO | SHAPED_PROB | REHEARSAL
+    prompt_len: torch.Tensor  # [B]: where each completion starts
+    group: torch.Tensor  # [B]: the row's group (rehearsal rows: one each), to keep groups together
 
 
 def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad_id: int, reference=None,
@@ -90,25 +106,9 @@ def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad
         advantages[:in_groups] = ADVANTAGES.get(algo.advantage)(rewards[:in_groups], group_ids,
                                                                 AdvantageConfig(k=algo.pass_k))
     kind = torch.tensor([SOURCES[r.source] for r in rollouts])
-    return Batch(input_ids, attention, loss_mask, old_logp, advantages, rewards, kind)
-
-
-def policy_logprobs(model, input_ids, attention_mask, loss_mask, temperature: float, bf16: bool = False):
-    """Per-token log-probs and entropy [B, L-1] at the masked positions (chunked, never B x L x V).
-    `bf16`: the decoder's matmuls under bf16 autocast; the LM head and log-softmax stay float32."""
-    decoder = model.get_decoder() if hasattr(model, "get_decoder") else model.base_model
-    with torch.autocast(input_ids.device.type, dtype=torch.bfloat16, enabled=bf16):
-        hidden = decoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[:, :-1]  # [B, L-1, H]
-    hidden = hidden.float()
-    where = loss_mask.bool()
-    logp = torch.zeros(loss_mask.shape, dtype=torch.float32, device=hidden.device)
-    entropy = torch.zeros_like(logp)
-    if where.any():
-        lp, ent = token_logprobs(hidden[where], model.get_output_embeddings().weight, input_ids[:, 1:][where],
-                                 temperature)
-        logp = logp.masked_scatter(where, lp.float())
-        entropy = entropy.masked_scatter(where, ent.float())
-    return logp, entropy
+    prompt_len = torch.tensor([len(r.prompt_ids) for r in rollouts])
+    group = torch.cat([group_ids, len(groups) + torch.arange(len(rehearsal))])
+    return Batch(input_ids, attention, loss_mask, old_logp, advantages, rewards, kind, prompt_len, group)
 
 
 def aggregation_weight(name: str, mask: torch.Tensor) -> float:
@@ -122,8 +122,7 @@ def aggregation_weight(name: str, mask: torch.Tensor) -> float:
 
 
 def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off: OffPolicySpec,
-                   loss_cfg: LossConfig, temperature: float, reference=None,
-                   bf16: bool = False) -> tuple[torch.Tensor, dict, dict]:
+                   loss_cfg: LossConfig, plan: UpdatePlan, reference=None) -> tuple[torch.Tensor, dict, dict]:
     """The loss of rows `idx`, each term aggregated over its own tokens; -> (loss terms, their
     masks, metrics). Terms: "policy" (all rows trained by advantage) and "rehearsal"."""
     device = next(model.parameters()).device  # the batch stays on the CPU; rows move per microbatch
@@ -131,7 +130,13 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
     ids, attention = batch.input_ids[idx, :width].to(device), batch.attention_mask[idx, :width].to(device)
     mask, kind = batch.loss_mask[idx, : width - 1].to(device), batch.kind[idx][:, None].to(device)
     old, adv = batch.old_logp[idx, : width - 1].to(device), batch.advantages[idx].to(device)
-    logp, entropy = policy_logprobs(model, ids, attention, mask, temperature, bf16)
+
+    def logprobs(net):
+        if plan.share_prompts:
+            return shared_prompt_logprobs(net, ids, attention, batch.prompt_len[idx], mask, plan.temperature, plan.bf16)
+        return policy_logprobs(net, ids, attention, mask, plan.temperature, plan.bf16)
+
+    logp, entropy = logprobs(model)
     on = mask * (kind == ON_POLICY)
     per_token, metrics = POLICY_LOSSES.get(algo.loss)(logp, old, adv, on, loss_cfg)
     shaped = mask * (kind == SHAPED_RATIO)
@@ -149,7 +154,7 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
         terms["policy"] = terms["policy"] - algo.entropy_coef * aggregate(entropy, trained, loss_cfg)
     if reference is not None and algo.kl_estimator and not algo.kl_in_reward:
         with torch.no_grad():
-            ref_logp, _ = policy_logprobs(reference, ids, attention, mask, temperature, bf16)
+            ref_logp, _ = logprobs(reference)
         kl_value = aggregate(KL_ESTIMATORS.get(algo.kl_estimator)(logp, ref_logp) * trained, trained, loss_cfg)
         terms["policy"] = terms["policy"] + algo.kl_coef * kl_value
         metrics["kl"] = kl_value.item()
@@ -162,33 +167,39 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
     return terms, masks, metrics
 
 
-def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, epochs: int, minibatch: int | None,
-                  grad_clip: float, temperature: float, reference=None, generator=None,
-                  microbatch: int | None = None, off: OffPolicySpec = OffPolicySpec(),
-                  skip_zero_advantage: bool = True, bf16: bool = False) -> dict[str, float]:
-    """PPO epochs; one optimizer step per minibatch (None: the whole batch, as DARS-B), its
-    gradient accumulated over microbatches (None: the minibatch) so memory is bounded by the
-    microbatch; returns averaged metrics. Microbatches take a minibatch's rows in order of
-    length and are cut to their longest row, so little of a forward pass is padding.
-    `bf16`: the policy's forward and backward under bf16 autocast (weights stay float32).
+def grouped_length_order(batch: Batch) -> torch.Tensor:
+    """A sort key per row: groups in order of their longest row, a group's rows together."""
+    lengths = batch.attention_mask.sum(dim=1)
+    longest = torch.zeros(int(batch.group.max()) + 1, dtype=lengths.dtype).scatter_reduce(
+        0, batch.group, lengths, reduce="amax")
+    return longest[batch.group] * (int(batch.group.max()) + 1) + batch.group
+
+
+def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, plan: UpdatePlan = UpdatePlan(),
+                  off: OffPolicySpec = OffPolicySpec(), reference=None, generator=None) -> dict[str, float]:
+    """PPO epochs; one optimizer step per minibatch, its gradient accumulated over microbatches
+    so memory is bounded by the microbatch; returns averaged metrics. Microbatches take a
+    minibatch's rows group by group, groups in order of their longest row, and are cut to their
+    longest row, so little of a forward pass is padding and a group's prompt is run once.
 
     Rows whose advantage is 0 have zero gradient when no entropy or KL term is on, so they are
-    not run through the model (`skip_zero_advantage`); the aggregation still divides by the
+    not run through the model (`plan.skip_zero_advantage`); the aggregation still divides by the
     whole minibatch, so the gradient is exactly the same (zero-variance groups are often most of
     a batch: this is the largest saving of a step)."""
     rows = batch.input_ids.shape[0]
     inert = batch.advantages == 0
     inert &= batch.kind != REHEARSAL
-    skip = skip_zero_advantage and not algo.entropy_coef and not (algo.kl_estimator and not algo.kl_in_reward)
-    minibatch = minibatch or rows
-    microbatch = min(microbatch or minibatch, minibatch)
+    skip = plan.skip_zero_advantage and not algo.entropy_coef and not (algo.kl_estimator and not algo.kl_in_reward)
+    minibatch = plan.minibatch or rows
+    microbatch = min(plan.microbatch or minibatch, minibatch)
+    order_key = grouped_length_order(batch)
     loss_cfg = LossConfig(eps_low=algo.eps_low, eps_high=algo.eps_high, dual_clip=algo.dual_clip,
                           max_len=batch.loss_mask.shape[1])
     model.train()
     totals: dict[str, float] = {}
     updates = 0
     t0 = time.perf_counter()
-    for _ in range(epochs):
+    for _ in range(plan.epochs):
         order = torch.randperm(rows, generator=generator)
         for start in range(0, rows, minibatch):
             mini = order[start : start + minibatch]
@@ -200,13 +211,12 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, e
             step_metrics: dict[str, float] = {"loss": 0.0}
             micro_count = 0
             active = mini[~inert[mini]] if skip else mini
-            active = active[torch.argsort(batch.attention_mask[active].sum(dim=1), stable=True)]
+            active = active[torch.argsort(order_key[active], stable=True)]
             for m0 in range(0, len(active), microbatch):
                 idx = active[m0 : m0 + microbatch]
                 if batch.loss_mask[idx].sum() == 0:
                     continue
-                terms, masks, metrics = minibatch_loss(model, batch, idx, algo, off, loss_cfg, temperature, reference,
-                                                          bf16)
+                terms, masks, metrics = minibatch_loss(model, batch, idx, algo, off, loss_cfg, plan, reference)
                 loss = sum(value * aggregation_weight(algo.aggregation, masks[name])
                            / max(aggregation_weight(algo.aggregation, full[name]), 1e-9)
                            for name, value in terms.items())
@@ -218,7 +228,7 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, e
             for key in step_metrics:
                 if key != "loss":
                     step_metrics[key] /= max(micro_count, 1)
-            step_metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip))
+            step_metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), plan.grad_clip))
             optimizer.step()
             for key, value in step_metrics.items():
                 totals[key] = totals.get(key, 0.0) + value
@@ -227,5 +237,5 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, e
         scheduler.step()
     out = {key: value / max(updates, 1) for key, value in totals.items()}
     out["learn_s"] = time.perf_counter() - t0
-    out["train_tokens"] = float(batch.loss_mask.sum()) * epochs
+    out["train_tokens"] = float(batch.loss_mask.sum()) * plan.epochs
     return out

@@ -23,7 +23,7 @@ from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.torch_backend import TorchSampler
 from rlvr.scoring import Scorer
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
-from rlvr.train.learner import OffPolicySpec, build_batch, update_policy
+from rlvr.train.learner import OffPolicySpec, UpdatePlan, build_batch, update_policy
 from rlvr.train.rollout import Group, RolloutStats, collect_groups
 from rlvr.train.trackers import Trackers
 
@@ -104,6 +104,12 @@ def lora_model(cfg: TrainConfig, resume_from: Path | None):
     spec = cfg.lora
     return get_peft_model(base, LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
                                            target_modules=spec.target_modules, task_type="CAUSAL_LM"))
+
+
+def update_plan(cfg: TrainConfig) -> UpdatePlan:
+    return UpdatePlan(epochs=cfg.ppo_epochs, minibatch=cfg.minibatch_size, microbatch=cfg.microbatch_size,
+                      grad_clip=cfg.grad_clip, temperature=cfg.temperature, bf16=cfg.precision == "bf16",
+                      share_prompts=cfg.share_prompts)
 
 
 def offpolicy_spec(cfg: TrainConfig) -> OffPolicySpec:
@@ -200,10 +206,9 @@ def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int) -> 
     if groups or rehearsal:
         pad = state.tokenizer.pad_token_id if state.tokenizer.pad_token_id is not None else 0
         batch = build_batch(groups, cfg.algo, cfg.mask_truncated, pad, state.reference, cfg.temperature, rehearsal)
-        learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, cfg.ppo_epochs,
-                              cfg.minibatch_size, cfg.grad_clip, cfg.temperature, state.reference,
-                              torch.Generator().manual_seed(cfg.seed * 7919 + step), cfg.microbatch_size,
-                              offpolicy_spec(cfg), bf16=cfg.precision == "bf16")
+        shuffle = torch.Generator().manual_seed(cfg.seed * 7919 + step)
+        learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, update_plan(cfg),
+                              offpolicy_spec(cfg), state.reference, shuffle)
     record = step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)
     record["trained_rollouts"] = sum(len(g.rollouts) for g in groups) + len(rehearsal)
     return record

@@ -4,7 +4,7 @@ TRL is not a dependency of rlvr: this script makes its own virtual environment
 (`.bench/trl-venv`, torch==2.13.0 installed first so TRL does not pull a CUDA build, then trl)
 and runs TRL there. Both sides: P prompts x N generations per step, max_new_tokens new tokens,
 temperature 1.0, no KL (beta 0), clip 0.2, token-mean loss (TRL loss_type "dapo"), one update
-per generation batch (rlvr accumulates it over length-sorted microbatches of 16), the same reward
+per generation batch (rlvr accumulates it over microbatches of 16, each prompt run once), the same reward
 (1 if the response's last line contains a digit 3-9: about half the responses, so groups have
 variance and both trainers do the update). Step times exclude the first (warm-up) step.
 `--precision both` (default) measures float32 on both sides, then bf16

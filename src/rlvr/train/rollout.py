@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 
 from rlvr.problems import Problem, Rollout
 from rlvr.sampling.base import SamplingParams
@@ -50,16 +51,26 @@ def sample_groups(sampler, scorer: Scorer, problems: list[Problem], params: Samp
                   prompts: list | None = None, source: str = "policy") -> list[Group]:
     """Sample `params.n` completions per problem, score them, and make groups.
 
-    `prompts` (default: each problem's own) is what the sampler sees; the rollouts always record
-    the problem's own prompt, so a completion sampled with a hint or feedback in the context is
-    trained on without it (`source` marks it; its log-probs stay those of the context it was
-    sampled in, the behaviour policy)."""
-    t0 = time.perf_counter()
-    samples = sampler.sample(prompts or [p.sampler_prompt() for p in problems], params)
-    t1 = time.perf_counter()
-    scores = iter(scorer.score_many([(p, s.text) for p, group in zip(problems, samples) for s in group]))
-    stats.sample_s += t1 - t0
-    stats.score_s += time.perf_counter() - t1
+    Problems go to the sampler a sampler batch at a time, and each batch is scored in the
+    background while the next one is sampled (`stats.score_s` counts only the wait for scores
+    after the last batch). `prompts` (default: each problem's own) is what the sampler sees; the
+    rollouts always record the problem's own prompt, so a completion sampled with a hint or
+    feedback in the context is trained on without it (`source` marks it; its log-probs stay
+    those of the context it was sampled in, the behaviour policy)."""
+    shown = prompts or [p.sampler_prompt() for p in problems]
+    per_batch = max(1, getattr(sampler, "batch_size", len(problems) * params.n) // params.n)
+    samples, pending = [], []
+    with ThreadPoolExecutor(max_workers=1) as background:
+        for b, start in enumerate(range(0, len(problems), per_batch)):
+            t0 = time.perf_counter()
+            batch = sampler.sample(shown[start : start + per_batch], replace(params, seed=params.seed + 7919 * b))
+            stats.sample_s += time.perf_counter() - t0
+            samples += batch
+            pairs = [(p, s.text) for p, group in zip(problems[start : start + per_batch], batch) for s in group]
+            pending.append(background.submit(scorer.score_many, pairs))
+        t1 = time.perf_counter()
+        scores = iter([score for future in pending for score in future.result()])
+        stats.score_s += time.perf_counter() - t1
     own_prompts = [sampler.encode(p.sampler_prompt()) for p in problems] if prompts else None
     groups = []
     for i, (problem, group) in enumerate(zip(problems, samples)):

@@ -76,6 +76,7 @@ def test_task_weights_scale_each_tasks_share_of_the_training_data():
 
     assert count(base) == {"arith": 12, "grid": 12, "linear": 12}  # 2 per level x 3 levels x 2 seeds
     assert count(weighted) == {"arith": 36, "grid": 0, "linear": 12}
-    unknown = base.model_copy(update={"task_weights": {"nope": 2}})
-    with pytest.raises(ValueError, match="task_weights: unknown synthetic tasks"):
-        synthetic_training_problems(unknown)
+    with pytest.raises(ValueError, match="task_weights.*unknown: \\['nope'\\]"):  # at validation, before any work
+        SFTConfig(new_model={}, task_weights={"nope": 2})
+    with pytest.raises(ValueError, match="task_weights"):  # only synthetic suites have tasks
+        SFTConfig(new_model={}, suite=None, data="x.jsonl", task_weights={"arith": 2})

@@ -66,6 +66,13 @@ class SFTConfig(Strict):
             raise ValueError("give exactly one of 'suite' or 'data'")
         if any(w < 0 for w in self.task_weights.values()):
             raise ValueError("'task_weights' must be >= 0")
+        if self.task_weights:
+            from rlvr.suites.synthetic import TASKS
+
+            unknown = set(self.task_weights) - set(TASKS)
+            if unknown or not (self.suite or "").startswith("synthetic"):
+                raise ValueError(f"'task_weights' names synthetic tasks (suite: synthetic); unknown: "
+                                 f"{sorted(unknown)}; valid: {sorted(TASKS)}")
         if self.lr <= 0 or self.epochs <= 0 or self.batch_size < 1:
             raise ValueError("'lr' and 'epochs' must be > 0 and 'batch_size' >= 1")
         return self

@@ -52,3 +52,31 @@ def test_without_dynamic_sampling_every_group_is_kept():
     assert len(groups) == 6 and stats.groups_drawn == 6
     record = step_metrics(3, groups, stats, {}, 1.0)
     assert record["reward_mean"] == record["reward_mean_kept"] and record["step"] == 4
+
+
+class BatchedSampler(ScriptedSampler):
+    """Records each call's prompts and seed; `device` says where it samples."""
+
+    def __init__(self, device=None, batch_size=8):
+        self.device, self.batch_size, self.calls = device, batch_size, []
+
+    def sample(self, prompts, params):
+        self.calls.append((len(prompts), params.seed))
+        return super().sample(prompts, params)
+
+
+def test_off_cpu_sampling_is_scored_batch_by_batch_in_order():
+    import torch
+
+    from rlvr.train.rollout import RolloutStats, sample_groups
+
+    params = SamplingParams(n=4, max_new_tokens=4, seed=5)
+    off_cpu = BatchedSampler(device=None)  # a server or a GPU: sampler batches of 8 // 4 = 2 problems
+    groups = sample_groups(off_cpu, ExactScorer(), PROBLEMS[:5], params, RolloutStats())
+    assert [count for count, _ in off_cpu.calls] == [2, 2, 1]
+    assert len({seed for _, seed in off_cpu.calls}) == 3  # each batch draws its own random numbers
+    assert [g.problem.id for g in groups] == [p.id for p in PROBLEMS[:5]]
+    assert [g.rewards for g in groups][:3] == [[1.0] * 4, [0.0] * 4, [1.0, 0.0, 1.0, 0.0]]  # scores stay with their problem
+    on_cpu = BatchedSampler(device=torch.device("cpu"))
+    sample_groups(on_cpu, ExactScorer(), PROBLEMS[:5], params, RolloutStats())
+    assert on_cpu.calls == [(5, 5)]  # on CPU: one call with the step's own seed, then scoring

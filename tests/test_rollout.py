@@ -80,3 +80,14 @@ def test_off_cpu_sampling_is_scored_batch_by_batch_in_order():
     on_cpu = BatchedSampler(device=torch.device("cpu"))
     sample_groups(on_cpu, ExactScorer(), PROBLEMS[:5], params, RolloutStats())
     assert on_cpu.calls == [(5, 5)]  # on CPU: one call with the step's own seed, then scoring
+
+
+def test_no_problems_make_no_groups():
+    import torch
+
+    from rlvr.train.rollout import RolloutStats, sample_groups
+
+    for device in (None, torch.device("cpu")):
+        sampler = BatchedSampler(device=device)
+        assert sample_groups(sampler, ExactScorer(), [], SamplingParams(n=4), RolloutStats()) == []
+        assert sampler.calls == []

@@ -62,7 +62,7 @@ def sample_groups(sampler, scorer: Scorer, problems: list[Problem], params: Samp
     sampled in, the behaviour policy)."""
     shown = prompts or [p.sampler_prompt() for p in problems]
     on_cpu = getattr(getattr(sampler, "device", None), "type", None) == "cpu"
-    per_batch = len(problems)
+    per_batch = max(1, len(problems))
     if not on_cpu:
         per_batch = max(1, getattr(sampler, "batch_size", len(problems) * params.n) // params.n)
     samples, pending = [], []

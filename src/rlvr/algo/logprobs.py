@@ -16,6 +16,8 @@ Only [token_chunk x vocab_chunk] logits exist at any time.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 
@@ -120,6 +122,7 @@ def token_logprobs(hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Te
     return _ChunkedLogProbs.apply(hidden, weight, targets, float(temperature), token_chunk, vocab_chunk)
 
 
+@functools.cache
 def _triton_available() -> bool:
     import importlib.util
 

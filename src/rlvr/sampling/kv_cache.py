@@ -12,7 +12,15 @@ DynamicCache where that API is absent.
 
 from __future__ import annotations
 
+import inspect
+
 import torch
+
+
+def cache_kwarg(module) -> str:
+    """The keyword a model's forward takes its KV cache by: transformers 5.x renamed
+    `past_key_values` to `cache`; support both."""
+    return "cache" if "cache" in inspect.signature(module.forward).parameters else "past_key_values"
 
 
 def growing_cache():

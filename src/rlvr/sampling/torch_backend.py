@@ -9,14 +9,13 @@ the same samples.
 
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 
 import torch
 
 from rlvr.sampling.base import Prompt, Sample, SamplingParams
-from rlvr.sampling.kv_cache import growing_cache
+from rlvr.sampling.kv_cache import cache_kwarg, growing_cache
 from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, Thinking, render
 
 
@@ -89,8 +88,7 @@ class TorchSampler:
         configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
         eos |= set(configured if isinstance(configured, list) else [configured])
         self.eos_ids = {e for e in eos if e is not None}
-        # transformers renamed `past_key_values` to `cache` (5.x); support both.
-        self._cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        self._cache_arg = cache_kwarg(model)
 
     def _forward(self, cache, **inputs):
         out = self.model(**inputs, use_cache=True, **{self._cache_arg: cache})

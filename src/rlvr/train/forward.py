@@ -14,11 +14,10 @@ head and log-softmax are chunked (rlvr.algo.logprobs), never B x L x V.
 
 from __future__ import annotations
 
-import inspect
-
 import torch
 
 from rlvr.algo.logprobs import token_logprobs
+from rlvr.sampling.kv_cache import cache_kwarg
 
 
 def _decoder(model):
@@ -73,7 +72,7 @@ def shared_prompt_logprobs(model, input_ids, attention_mask, prompt_len, loss_ma
     completion_ids = input_ids.gather(1, positions.clamp(max=input_ids.shape[1] - 1)) * completion_mask
 
     decoder = _decoder(model)
-    cache_arg = "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
+    cache_arg = cache_kwarg(decoder)
     cache = DynamicCache()
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         prompt_hidden = decoder(input_ids=prompt_ids, attention_mask=prompt_mask, use_cache=True,

@@ -80,3 +80,37 @@ def test_task_weights_scale_each_tasks_share_of_the_training_data():
         SFTConfig(new_model={}, task_weights={"nope": 2})
     with pytest.raises(ValueError, match="task_weights"):  # only synthetic suites have tasks
         SFTConfig(new_model={}, suite=None, data="x.jsonl", task_weights={"arith": 2})
+
+
+def test_data_workers_encode_the_same_examples_and_seed_ranges_parse():
+    from transformers import AutoTokenizer
+
+    from rlvr.models import model_path
+    from rlvr.train.sft import training_examples
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path("tiny-reasoner"))
+    one = SFTConfig(model="tiny-reasoner", per_task=1, suite_seeds="3-4", task_weights={"arith": 2})
+    assert one.suite_seeds == [3, 4]
+    two = one.model_copy(update={"workers": 2})
+    serial, parallel = training_examples(one, tokenizer), training_examples(two, tokenizer)
+    assert len(serial) == len(synthetic_training_problems(one)) == 2 * (13 + 1) * 3
+    assert all((a == b).all() and pa == pb for (a, pa), (b, pb) in zip(serial, parallel, strict=True))
+    ids, prompt_len = serial[0]
+    expected_ids, labels = encode_example(tokenizer, synthetic_training_problems(one)[0])
+    assert ids.tolist() == expected_ids and labels[prompt_len - 1] == -100 and labels[prompt_len] != -100
+    for bad in ("4-3", "a-b", "7"):
+        with pytest.raises(ValueError, match="suite_seeds"):
+            SFTConfig(model="tiny-reasoner", suite_seeds=bad)
+
+
+def test_max_minutes_stops_training_early_and_still_saves(tmp_path):
+    from rlvr.train.sft import run_sft
+
+    cfg = SFTConfig(new_model={"vocab_size": 400, "hidden": 32, "layers": 1, "heads": 2}, per_task=2, epochs=50,
+                    batch_size=8, output=tmp_path / "m", device="cpu", max_minutes=0.05)
+    lines = []
+    run_sft(cfg, log=lines.append)
+    log = json.loads((tmp_path / "m" / "sft_log.json").read_text())
+    assert 0 < log["steps"] < log["total_steps"] and len(log["loss"]) == log["steps"]
+    assert any("max_minutes" in line for line in lines)
+    assert (tmp_path / "m" / "model.safetensors").exists()

@@ -154,13 +154,15 @@ app.command("eval")(eval_command)
 
 @app.command()
 def sft(config: Path = typer.Argument(..., help="YAML config (rlvr.config.SFTConfig)."),
-        print_config: bool = typer.Option(False, "--print-config", help="Show the resolved config and exit.")) -> None:
+        print_config: bool = typer.Option(False, "--print-config", help="Show the resolved config and exit."),
+        set_: list[str] = typer.Option([], "--set", help="Override a top-level key: --set suite_seeds=0-99 "
+                                       "(the value is read as YAML).")) -> None:
     """Supervised fine-tuning on Problems with reference solutions."""
     from rlvr.config import ConfigError, SFTConfig, load_config
     from rlvr.train.sft import run_sft
 
     try:
-        cfg = load_config(config, SFTConfig)
+        cfg = load_config(config, SFTConfig, parse_overrides(set_))
     except ConfigError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
@@ -207,6 +209,21 @@ def train(
         fail(e)
     print_before_after(report.parent)
     console.print(f"report: {report}")
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """["key=value", ...] -> {key: YAML value}; a pair without '=' is a config error naming it."""
+    import yaml
+
+    from rlvr.config import ConfigError
+
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {pair}: expected KEY=VALUE")
+        overrides[key.strip()] = yaml.safe_load(value)
+    return overrides
 
 
 def fail(error: Exception) -> NoReturn:

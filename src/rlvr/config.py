@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rlvr.problems import first_error
 
@@ -37,7 +37,8 @@ class SFTConfig(Strict):
     model: str | None = None  # a Hugging Face model directory to fine-tune ...
     new_model: TinyModelSpec | None = None  # ... or a fresh tiny model built from the data
     suite: str | None = "synthetic"  # training problems: a suite name ...
-    suite_seeds: list[int] = Field(default_factory=lambda: [0])  # synthetic suites: the seeds to draw
+    # synthetic suites: the seeds to draw, a list or an inclusive range "1000-1399"
+    suite_seeds: list[int] = Field(default_factory=lambda: [0])
     per_task: int = 10  # synthetic suites: problems per task and level
     # synthetic suites: task name -> multiple of per_task (default 1), to give weak tasks more data
     task_weights: dict[str, float] = Field(default_factory=dict)
@@ -57,6 +58,18 @@ class SFTConfig(Strict):
     # AMX/AVX512-BF16 and on GPUs); fp32 everywhere else.
     precision: Precision = "fp32"
     device: str = "auto"  # cuda when available, else cpu
+    workers: int = Field(1, ge=0)  # processes that generate and tokenize synthetic data; 0 = one per core
+    max_minutes: float | None = Field(None, gt=0)  # stop training (and save) after this long
+
+    @field_validator("suite_seeds", mode="before")
+    @classmethod
+    def _seed_range(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            first, sep, last = value.partition("-")
+            if not (sep and first.strip().isdigit() and last.strip().isdigit()) or int(first) > int(last):
+                raise ValueError(f"expected a list of ints or a range 'FIRST-LAST', got {value!r}")
+            return list(range(int(first), int(last) + 1))
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> SFTConfig:

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from rlvr.config import SFTConfig
@@ -41,9 +45,13 @@ def training_problems(cfg: SFTConfig) -> list[Problem]:
 
 def synthetic_training_problems(cfg: SFTConfig) -> list[Problem]:
     """Every seed's problems, `per_task` per task and level, scaled by `task_weights`."""
+    return [p for seed in cfg.suite_seeds for p in seed_problems(cfg, seed)]
+
+
+def seed_problems(cfg: SFTConfig, seed: int) -> list[Problem]:
     from rlvr.suites.synthetic import TASKS, synthetic_suite
 
-    return [p for seed in cfg.suite_seeds for task in TASKS
+    return [p for task in TASKS
             for p in synthetic_suite(per_task=round(cfg.per_task * cfg.task_weights.get(task, 1.0)), seed=seed,
                                      tasks=[task])]
 
@@ -57,7 +65,7 @@ def encode_example(tokenizer, problem: Problem) -> tuple[list[int], list[int]]:
     return prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids
 
 
-def load_or_build(cfg: SFTConfig, problems: list[Problem]):
+def load_or_build(cfg: SFTConfig):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if cfg.model is not None:
@@ -68,25 +76,58 @@ def load_or_build(cfg: SFTConfig, problems: list[Problem]):
     from rlvr.models.tiny import build_model, build_tokenizer
 
     spec = cfg.new_model
-    texts = [p.prompt_text() + "\n" + p.meta["solution"] for p in problems]
+    texts = [p.prompt_text() + "\n" + p.meta["solution"] for p in training_problems(cfg)]
     tokenizer = build_tokenizer(texts, vocab_size=spec.vocab_size)
     return build_model(tokenizer, hidden=spec.hidden, layers=spec.layers, heads=spec.heads, seed=cfg.seed), tokenizer
 
 
-def batches(examples: list[tuple[list[int], list[int]]], batch_size: int, pad: int, rng: random.Random):
+# An encoded example, compact (a million of them as Python int lists would take gigabytes):
+# the token ids and how many of them are the prompt (masked from the loss).
+Example = tuple[np.ndarray, int]
+
+
+def compact(ids: list[int], labels: list[int]) -> Example:
+    return np.asarray(ids, dtype=np.int32), sum(1 for y in labels if y == -100)
+
+
+_WORKER_TOKENIZER = None  # set once per data worker process (rather than pickled with every seed)
+
+
+def _set_worker_tokenizer(tokenizer) -> None:
+    global _WORKER_TOKENIZER
+    _WORKER_TOKENIZER = tokenizer
+
+
+def _seed_examples(job: tuple[SFTConfig, int]) -> list[Example]:
+    cfg, seed = job
+    return [compact(*encode_example(_WORKER_TOKENIZER, p)) for p in seed_problems(cfg, seed)]
+
+
+def training_examples(cfg: SFTConfig, tokenizer) -> list[Example]:
+    """Every training problem encoded. Synthetic seeds are generated and tokenized by `cfg.workers`
+    processes (a GPU run wants millions of examples; one core makes about 4,000 a second)."""
+    workers = cfg.workers or os.cpu_count() or 1
+    if cfg.data is not None or not cfg.suite.startswith("synthetic") or workers == 1:
+        return [compact(*encode_example(tokenizer, p)) for p in training_problems(cfg)]
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_set_worker_tokenizer,
+                             initargs=(tokenizer,)) as pool:
+        return [e for chunk in pool.map(_seed_examples, [(cfg, seed) for seed in cfg.suite_seeds]) for e in chunk]
+
+
+def batches(examples: list[Example], batch_size: int, pad: int, rng: random.Random):
     """Shuffled, length-bucketed (less padding) batches of right-padded tensors."""
     order = sorted(range(len(examples)), key=lambda i: len(examples[i][0]) + rng.random())
     chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     rng.shuffle(chunks)
     for chunk in chunks:
         width = max(len(examples[i][0]) for i in chunk)
-        ids = torch.full((len(chunk), width), pad)
-        labels = torch.full((len(chunk), width), -100)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        ids = np.full((len(chunk), width), pad, dtype=np.int64)
+        labels = np.full((len(chunk), width), -100, dtype=np.int64)
+        mask = np.zeros((len(chunk), width), dtype=np.int64)
         for row, i in enumerate(chunk):
-            x, y = examples[i]
-            ids[row, : len(x)], labels[row, : len(y)], mask[row, : len(x)] = torch.tensor(x), torch.tensor(y), 1
-        yield ids, labels, mask
+            x, prompt_len = examples[i]
+            ids[row, : len(x)], labels[row, prompt_len : len(x)], mask[row, : len(x)] = x, x[prompt_len:], 1
+        yield torch.from_numpy(ids), torch.from_numpy(labels), torch.from_numpy(mask)
 
 
 def lr_at(step: int, total: int, warmup: int) -> float:
@@ -101,21 +142,22 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    problems = training_problems(cfg)
-    model, tokenizer = load_or_build(cfg, problems)
+    model, tokenizer = load_or_build(cfg)
     device = resolve_device(cfg.device)
     model.to(device)
-    examples = [e for e in (encode_example(tokenizer, p) for p in problems) if len(e[0]) <= cfg.max_len]
+    encoded = training_examples(cfg, tokenizer)
+    examples = [e for e in encoded if len(e[0]) <= cfg.max_len]
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
     total = max(1, int(steps_per_epoch * cfg.epochs))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, total, cfg.warmup_steps))
     rng = random.Random(cfg.seed)
-    log(f"sft: {len(examples)} examples ({len(problems) - len(examples)} longer than {cfg.max_len} dropped), "
+    log(f"sft: {len(examples)} examples ({len(encoded) - len(examples)} longer than {cfg.max_len} dropped), "
         f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, {total} steps")
     model.train()
     step, start, history = 0, time.perf_counter(), []
-    while step < total:
+    deadline = start + 60 * cfg.max_minutes if cfg.max_minutes else math.inf
+    while step < total and time.perf_counter() < deadline:
         for ids, labels, mask in batches(examples, cfg.batch_size, tokenizer.pad_token_id, rng):
             with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
                 loss = model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device)).loss
@@ -130,13 +172,16 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
                 recent = sum(history[-cfg.log_every:]) / len(history[-cfg.log_every:])
                 log(f"step {step}/{total} loss {recent:.4f} lr {scheduler.get_last_lr()[0]:.2e} "
                     f"{time.perf_counter() - start:.0f}s")
-            if step >= total:
+            if step >= total or time.perf_counter() >= deadline:
                 break
+    if step < total:
+        log(f"sft: stopped at step {step}/{total}: max_minutes ({cfg.max_minutes}) reached")
     cfg.output.mkdir(parents=True, exist_ok=True)
     model.eval()
     model.to("cpu")
     model.save_pretrained(cfg.output)
     tokenizer.save_pretrained(cfg.output)
     (cfg.output / "sft_log.json").write_text(json.dumps({"config": json.loads(cfg.model_dump_json()),
+                                                          "steps": step, "total_steps": total,
                                                           "loss": history}, indent=1))
     return cfg.output

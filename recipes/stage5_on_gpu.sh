@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Stage 5 of the tiny reasoner on a GPU machine that has a CUDA torch but no rlvr venv (how the
+# shipped model was made, on a lent H200): fine-tune the shipped stage-4 model with
+# recipes/tiny_reasoner_stage5.yaml, measure it on the held-out suite, then run the main job with it.
+#   bash recipes/stage5_on_gpu.sh [OUT_DIR] [--set KEY=VALUE ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-runs/stage5_gpu}
+shift || true
+mkdir -p "$out" runs
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+py=${PYTHON:-python3}
+step() {  # name, command...: logs to OUT_DIR/NAME.log, prints the time taken
+    local name=$1 start=$SECONDS
+    shift
+    echo "=== $name"
+    local status=0
+    "$@" 2>&1 | tee "$out/$name.log" || status=$?
+    echo "=== $name: exit $status, $((SECONDS - start)) s"
+}
+[ -d runs/tiny_reasoner_stage4 ] || cp -r src/rlvr/assets/tiny-reasoner runs/tiny_reasoner_stage4
+step sft "$py" -m rlvr.cli sft recipes/tiny_reasoner_stage5.yaml "$@"
+tar czf "$out/tiny_reasoner_stage5.tgz" runs/tiny_reasoner_stage5
+rm -rf runs/tiny_reasoner_stage5_eval
+step eval "$py" -m rlvr.cli eval --model runs/tiny_reasoner_stage5 --suite synthetic-heldout --n 8 --k 1,8 \
+    --max-new-tokens 128 --temperature 1.0 -o runs/tiny_reasoner_stage5_eval
+cp runs/tiny_reasoner_stage5_eval/metrics.json "$out/eval_metrics.json"
+# the main job with the new model in place of the shipped one (put back however the job ends)
+rm -rf src/rlvr/assets/tiny-reasoner.stage4 && mv src/rlvr/assets/tiny-reasoner src/rlvr/assets/tiny-reasoner.stage4
+trap 'rm -rf src/rlvr/assets/tiny-reasoner && mv src/rlvr/assets/tiny-reasoner.stage4 src/rlvr/assets/tiny-reasoner' EXIT
+cp -r runs/tiny_reasoner_stage5 src/rlvr/assets/tiny-reasoner
+rm -f src/rlvr/assets/tiny-reasoner/sft_log.json
+step main_job timeout "${MAIN_JOB_LIMIT:-300}" "$py" -m rlvr.cli train --output runs/gpu_main_stage5 --overwrite
+cp runs/gpu_main_stage5/report.md "$out/main_job_report.md" 2>/dev/null || true

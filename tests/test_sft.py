@@ -114,3 +114,20 @@ def test_max_minutes_stops_training_early_and_still_saves(tmp_path):
     assert 0 < log["steps"] < log["total_steps"] and len(log["loss"]) == log["steps"]
     assert any("max_minutes" in line for line in lines)
     assert (tmp_path / "m" / "model.safetensors").exists()
+
+
+def test_sft_set_overrides_are_yaml_values_and_bad_ones_name_the_key(tmp_path):
+    from rlvr.cli import parse_overrides
+
+    assert parse_overrides(["suite_seeds=0-3", "epochs=0.5", "task_weights={arith: 2}"]) == {
+        "suite_seeds": "0-3", "epochs": 0.5, "task_weights": {"arith": 2}}
+    with pytest.raises(ConfigError, match="--set epochs: expected KEY=VALUE"):
+        parse_overrides(["epochs"])
+    path = tmp_path / "c.yaml"
+    path.write_text(json.dumps({"new_model": {}, "suite": "synthetic"}))
+    result = subprocess.run([*RLVR, "sft", str(path), "--set", "suite_seeds=9-2", "--print-config"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "suite_seeds" in result.stdout + result.stderr
+    result = subprocess.run([*RLVR, "sft", str(path), "--set", "suite_seeds=2-4", "--print-config"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and json.loads(result.stdout)["suite_seeds"] == [2, 3, 4]

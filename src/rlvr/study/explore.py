@@ -38,7 +38,7 @@ class StudyConfig(Strict):
     methods: list[str] = Field(default_factory=lambda: list(METHODS))
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
     token_budget: int = 40_000  # sampled tokens per run (every rollout, extra stages included)
-    # held-out problems, evenly spread over tasks and levels: 39 = one per task and level (52 took the
+    # held-out problems, evenly spread over tasks and levels: 39 = about one per task and level (52 took the
     # study to 63 min 40 s on 2 cores with the stage-5 model, most of it in the 24 evaluations)
     eval_problems: int = 39
     eval_n: int = 32  # samples per held-out problem: pass@k for k up to this

@@ -64,7 +64,7 @@ def main() -> None:
         t4 = time.perf_counter()
         if record:
             for key, value in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
-                value and times[key].append(value)
+                times[key].append(value)
 
     for _ in range(3):
         step(False)

@@ -5,8 +5,11 @@ sequences per batch. Tokens counted are real completion tokens (up to and includ
 both. Also checks that greedy outputs are identical. Models have random weights (no hub):
 `tiny` (our builder's default size), `qwen2-100m` (a ~100M-parameter Qwen2 config with our
 2,048-token vocabulary) and `qwen2-100m-vocab152k` (~100M, Qwen2's 151,936-token vocabulary).
+rlvr runs twice: with the prompt cache shared by a prompt's n samples (the CPU default,
+`rlvr/sampling/shared_prefix.py`) and with a plain cache (n copies). `--few-shot K` puts K worked
+examples before each question, for prompts of a few hundred tokens.
 
-    .venv/bin/python benchmarks/sampler_vs_generate.py [--models tiny,qwen2-100m] [--new-tokens 64]
+    .venv/bin/python benchmarks/sampler_vs_generate.py [--models tiny,qwen2-100m] [--new-tokens 64] [--few-shot 8]
     python benchmarks/sampler_vs_generate.py --device cuda [--batch 256]   # bf16 weights on a GPU
 """
 
@@ -46,7 +49,8 @@ def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, mod
     if device == "cuda" or dtype == "bf16":  # bf16 is what TorchSampler.from_pretrained loads on CUDA
         model = model.to(device=device, dtype=torch.bfloat16)
     params_m = sum(p.numel() for p in model.parameters()) / 1e6
-    sampler = TorchSampler(model, tokenizer, batch_size=len(prompts) * n)
+    sampler = TorchSampler(model, tokenizer, batch_size=len(prompts) * n, share_prompt_cache=device == "cpu")
+    plain = TorchSampler(model, tokenizer, batch_size=len(prompts) * n, share_prompt_cache=False)
     ids = [sampler.encode(p) for p in prompts]
     params = SamplingParams(n=n, temperature=1.0, top_p=1.0, max_new_tokens=new_tokens, seed=0)
 
@@ -67,13 +71,14 @@ def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, mod
     ref_greedy = run_generate(False)
     same = all(g[0].token_ids == r[: len(g[0].token_ids)].tolist() for g, r in zip(ours_greedy, ref_greedy))
 
-    times = {"rlvr": [], "generate": []}
+    times = {"rlvr": [], "plain": [], "generate": []}
     tokens = {}
     for _ in range(2):  # interleaved repeats share the machine's noise
-        t = time.perf_counter()
-        out = sampler.generate(ids, params)
-        times["rlvr"].append(time.perf_counter() - t)
-        tokens["rlvr"] = sum(len(s.token_ids) for g in out for s in g)
+        for key, which in (("rlvr", sampler), ("plain", plain)):
+            t = time.perf_counter()
+            out = which.generate(ids, params)
+            times[key].append(time.perf_counter() - t)
+            tokens[key] = sum(len(s.token_ids) for g in out for s in g)
         torch.manual_seed(0)
         t = time.perf_counter()
         ref = run_generate(True)
@@ -82,7 +87,8 @@ def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, mod
         times["generate"].append(time.perf_counter() - t)
         tokens["generate"] = count_tokens(ref, sampler.eos_ids, pad)
     rate = {k: tokens[k] / min(v) for k, v in times.items()}
-    print(f"{name:<21} {params_m:>7.1f}M  {len(prompts)}x{n}  {rate['generate']:>12.0f} {rate['rlvr']:>10.0f} "
+    print(f"{name:<21} {params_m:>7.1f}M  {len(prompts)}x{n} {width:>7}  {rate['generate']:>12.0f} "
+          f"{rate['plain']:>10.0f} {rate['rlvr']:>10.0f} {rate['plain'] / rate['generate']:>7.2f}x "
           f"{rate['rlvr'] / rate['generate']:>7.2f}x   greedy identical: {same}")
 
 
@@ -94,6 +100,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help="sequences per batch (prompts x n)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"], help="weights on CPU (CUDA: always bf16)")
+    parser.add_argument("--few-shot", type=int, default=0, help="worked examples before each question")
     parser.add_argument("--model-dir", help="also measure a trained model (e.g. runs/tiny_reasoner), whose "
                                             "samples stop at different lengths")
     args = parser.parse_args()
@@ -101,11 +108,14 @@ def main() -> None:
     problems = synthetic_suite(per_task=-(-args.batch // args.n // 10), levels=(1,))
     tokenizer = build_tokenizer([p.prompt_text() + p.meta["solution"] for p in synthetic_suite(per_task=3)], 2048)
     prompts = [p.prompt_text() for p in problems][: args.batch // args.n]
+    shots = [p.prompt_text() + "\n" + p.meta["solution"] for p in synthetic_suite(per_task=1, levels=(2,))]
+    prompts = ["\n\n".join(shots[i : i + args.few_shot] + [q]) for i, q in enumerate(prompts)]
     where = torch.cuda.get_device_name() + ", bf16" if args.device == "cuda" else f"CPU, {args.dtype}"
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, {where}; "
           f"batch = {len(prompts) * args.n} sequences, "
           f"max_new_tokens = {args.new_tokens}, temperature 1.0, top_p 1.0 (the RL setting)")
-    print(f"{'model':<21} {'params':>8}  batch  {'generate tok/s':>14} {'rlvr tok/s':>10} {'ratio':>7}")
+    print(f"{'model':<21} {'params':>8}  batch  prompt  {'generate tok/s':>14} {'rlvr plain':>10} "
+          f"{'rlvr':>10} {'plain/gen':>9} {'rlvr/gen':>7}")
     for name in [m for m in args.models.split(",") if m]:
         bench(name, tokenizer, prompts, args.n, args.new_tokens, device=args.device, dtype=args.dtype)
     if args.model_dir:

@@ -1,4 +1,5 @@
 import math
+from collections import Counter
 
 import pytest
 import torch
@@ -149,3 +150,46 @@ def test_thinking_off_fails_clearly_without_thinking_tags(sampler):
 def test_missing_model_path_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         TorchSampler.from_pretrained(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("kv_heads", [4, 2])  # 2: grouped-query attention (two heads per KV head)
+def test_shared_prompt_cache_gives_the_plain_cache_samples(tiny_model_dir, kv_heads):
+    # The prompt's keys/values read once per prompt (shared_prefix.py) must give the samples and
+    # log-probs of the plain cache, with left padding, rows finishing early and leaving the batch.
+    from transformers import AutoTokenizer
+
+    from rlvr.models.tiny import build_model
+    from rlvr.sampling import shared_prefix
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = build_model(tokenizer, hidden=32, layers=2, heads=4, num_key_value_heads=kv_heads, seed=1).eval()
+    assert shared_prefix.supported(model)
+    prompts = ["a", "Compute 12 * 3 + 4 - 5 and explain every step carefully.", "Order: Ana, Ben."]
+    params = SamplingParams(n=3, temperature=1.0, max_new_tokens=20, seed=7)
+    runs = {}
+    for share in (False, True):
+        sampler = TorchSampler(model, tokenizer, batch_size=9, share_prompt_cache=share)
+        common = Counter(t for g in sampler.sample(prompts, params) for s in g for t in s.token_ids).most_common(1)
+        sampler.eos_ids.add(common[0][0])  # a frequent token ends samples at different steps
+        runs[share] = sampler.sample(prompts, params)
+    plain, shared = ([s for g in runs[k] for s in g] for k in (False, True))
+    assert [s.token_ids for s in shared] == [s.token_ids for s in plain]
+    assert len({len(s.token_ids) for s in plain}) > 2  # rows did finish at different steps
+    for a, b in zip(shared, plain):
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-5)
+
+
+def test_shared_prompt_cache_refuses_sliding_window_models(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from rlvr.models.tiny import build_model
+    from rlvr.sampling import shared_prefix
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = build_model(tokenizer, hidden=32, layers=2, heads=2, use_sliding_window=True, sliding_window=4,
+                        max_window_layers=0).eval()
+    assert not shared_prefix.supported(model)
+    assert model.config._attn_implementation != shared_prefix.NAME  # restored after the check
+    sampler = TorchSampler(model, tokenizer)
+    sampler.sample(["Compute 2 + 3."], SamplingParams(n=2, max_new_tokens=4))
+    assert sampler.share_prompt_cache is False

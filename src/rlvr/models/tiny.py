@@ -45,8 +45,9 @@ def build_model(tokenizer, hidden: int = 64, layers: int = 2, heads: int = 4, se
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(seed)
+    config.setdefault("num_key_value_heads", heads)
     cfg = Qwen2Config(vocab_size=vocab_size or len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 3,
-                      num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
+                      num_hidden_layers=layers, num_attention_heads=heads,
                       max_position_embeddings=2048, tie_word_embeddings=True,
                       eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **config)
     return Qwen2ForCausalLM(cfg)

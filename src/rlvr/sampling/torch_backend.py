@@ -10,10 +10,12 @@ the same samples.
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
+from rlvr.sampling import shared_prefix
 from rlvr.sampling.base import Prompt, Sample, SamplingParams
 from rlvr.sampling.kv_cache import cache_kwarg, growing_cache
 from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, Thinking, render
@@ -78,7 +80,8 @@ class TorchSampler:
         groups = sampler.sample(["What is 2+2?"], SamplingParams(n=4, max_new_tokens=64))
     """
 
-    def __init__(self, model, tokenizer, batch_size: int = 64, thinking: Thinking = Thinking()):
+    def __init__(self, model, tokenizer, batch_size: int = 64, thinking: Thinking = Thinking(),
+                 share_prompt_cache: bool | None = None):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -89,6 +92,14 @@ class TorchSampler:
         eos |= set(configured if isinstance(configured, list) else [configured])
         self.eos_ids = {e for e in eos if e is not None}
         self._cache_arg = cache_kwarg(model)
+        # None = decide on first use: on for CPU when the model passes shared_prefix.supported().
+        # Off on CUDA by default: there a decode step is bound by kernel launches, which this adds.
+        self.share_prompt_cache = share_prompt_cache
+
+    def _shares_prompt_cache(self) -> bool:
+        if self.share_prompt_cache is None:
+            self.share_prompt_cache = self.device.type == "cpu" and shared_prefix.supported(self.model)
+        return self.share_prompt_cache
 
     def _forward(self, cache, **inputs):
         out = self.model(**inputs, use_cache=True, **{self._cache_arg: cache})
@@ -172,19 +183,25 @@ class TorchSampler:
         return results
 
     def _prefill(self, prompts: list[list[int]], n: int):
+        """One forward per distinct prompt. Returns the next-token logits per sample, the cache the
+        decode steps continue (the prompts' cache repeated n times, or an empty one when the prompt
+        cache is shared), the attention mask (None when shared), positions and the shared state."""
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         width = max(len(p) for p in prompts)
         input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self.device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self.device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         last, cache = self._forward(growing_cache(), input_ids=input_ids, attention_mask=mask, position_ids=positions)
-        cache.batch_repeat_interleave(n)  # one prefill per prompt, shared by its n samples
-        return (last.repeat_interleave(n, 0), cache, mask.repeat_interleave(n, 0),
-                positions[:, -1:].repeat_interleave(n, 0) + 1)
+        next_pos = positions[:, -1:].repeat_interleave(n, 0) + 1
+        if self._shares_prompt_cache():
+            return (last.repeat_interleave(n, 0), growing_cache(), None, next_pos,
+                    shared_prefix.SharedPrefix.from_prefill(cache, mask, n))
+        cache.batch_repeat_interleave(n)  # one prefill per prompt, its cache copied for the n samples
+        return last.repeat_interleave(n, 0), cache, mask.repeat_interleave(n, 0), next_pos, None
 
     def _generate_batch(self, prompts: list[list[int]], params: SamplingParams, generator) -> list[list[Sample]]:
         n, steps = params.n, params.max_new_tokens
-        logits, cache, mask, next_pos = self._prefill(prompts, n)
+        logits, cache, mask, next_pos, shared = self._prefill(prompts, n)
         rows = len(prompts) * n
         batch_rows = torch.arange(rows, device=self.device)  # batch position -> row
         active = torch.ones(rows, dtype=torch.bool, device=self.device)  # per batch position
@@ -194,32 +211,43 @@ class TorchSampler:
         lengths = torch.zeros(rows, dtype=torch.long, device=self.device)
         eos = torch.tensor(sorted(self.eos_ids), device=self.device)
         window = max((len(x) for x in params.stop), default=0) + 4
-        for step in range(steps):
-            picked, lps, cert = pick_tokens(logits, params, generator)
-            live = batch_rows[active]
-            tokens[live, step], logprobs[live, step] = picked[active], lps[active]
-            certainty[live] += cert[active]
-            lengths[live] += 1
-            done = torch.isin(picked, eos) & active
-            if params.stop:  # per-row text check only when stop strings are asked for
-                for b in active.nonzero()[:, 0].tolist():
-                    row = int(batch_rows[b])
-                    if not done[b] and self._hit_stop(tokens[row, max(0, step + 1 - window) : step + 1].tolist(),
-                                                      params.stop):
-                        done[b] = True
-            active &= ~done
-            if step + 1 == steps or not bool(active.any()):
-                break
-            # Finished rows leave the batch (and the cache) once they are an eighth of it: each
-            # removal copies the whole cache, so single stragglers ride along until then.
-            if int((~active).sum()) * 8 >= len(active):
-                index = active.nonzero()[:, 0]
-                cache.batch_select_indices(index)
-                mask, next_pos, picked = mask[index], next_pos[index], picked[index]
-                batch_rows, active = batch_rows[index], active[index]
-            mask = torch.cat([mask, mask.new_ones(len(batch_rows), 1)], dim=1)
-            logits, cache = self._forward(cache, input_ids=picked[:, None], attention_mask=mask, position_ids=next_pos)
-            next_pos = next_pos + 1
+        decoding = shared_prefix.decoding_with_shared_prefix(self.model) if shared else nullcontext()
+        with decoding:
+            for step in range(steps):
+                picked, lps, cert = pick_tokens(logits, params, generator)
+                live = batch_rows[active]
+                tokens[live, step], logprobs[live, step] = picked[active], lps[active]
+                certainty[live] += cert[active]
+                lengths[live] += 1
+                done = torch.isin(picked, eos) & active
+                if params.stop:  # per-row text check only when stop strings are asked for
+                    for b in active.nonzero()[:, 0].tolist():
+                        row = int(batch_rows[b])
+                        if not done[b] and self._hit_stop(tokens[row, max(0, step + 1 - window) : step + 1].tolist(),
+                                                          params.stop):
+                            done[b] = True
+                active &= ~done
+                if step + 1 == steps or not bool(active.any()):
+                    break
+                # Finished rows leave the batch (and the cache) once they are an eighth of it: each
+                # removal copies the whole cache, so single stragglers ride along until then.
+                if int((~active).sum()) * 8 >= len(active):
+                    index = active.nonzero()[:, 0]
+                    cache.batch_select_indices(index)
+                    next_pos, picked = next_pos[index], picked[index]
+                    batch_rows, active = batch_rows[index], active[index]
+                    if shared:
+                        shared.select(index)
+                    else:
+                        mask = mask[index]
+                if shared:
+                    logits, cache = self._forward(cache, input_ids=picked[:, None], position_ids=next_pos,
+                                                  shared_prefix=shared)
+                else:
+                    mask = torch.cat([mask, mask.new_ones(len(batch_rows), 1)], dim=1)
+                    logits, cache = self._forward(cache, input_ids=picked[:, None], attention_mask=mask,
+                                                  position_ids=next_pos)
+                next_pos = next_pos + 1
         samples = []
         for r in range(rows):
             length = int(lengths[r])

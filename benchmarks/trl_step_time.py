@@ -84,7 +84,8 @@ def run_trl(python: Path, model: str, prompts: list[str], args, tmp: Path, preci
     return json.loads(line[-1][6:])
 
 
-def run_rlvr(model: str, prompts: list[str], args, tmp: Path, precision: str) -> list[dict]:
+def run_rlvr(model: str, prompts: list[str], args, tmp: Path, precision: str, skip: bool) -> list[dict]:
+    tmp.mkdir()
     rows = [{"id": f"b{i}", "domain": "math", "prompt": text, "answer": "0",
              "rubric": [{"kind": "regex", "value": "[3-9][^\\n]*$"}], "rubric_combine": {"mode": "rubric"}}
             for i, text in enumerate(prompts)]
@@ -93,7 +94,7 @@ def run_rlvr(model: str, prompts: list[str], args, tmp: Path, precision: str) ->
            "output": str(tmp / "rlvr-out"), "steps": args.steps, "prompts_per_step": args.prompts,
            "rollouts_per_prompt": args.n, "max_new_tokens": args.new_tokens, "temperature": 1.0, "lr": 1e-5,
            "ppo_epochs": 1, "minibatch_size": args.prompts * args.n, "microbatch_size": 16,
-           "mask_truncated": False,
+           "mask_truncated": False, "skip_zero_advantage": skip,
            "save_every": 10_000, "precision": precision,
            "algo": {"eps_low": 0.2, "eps_high": 0.2, "aggregation": "token_mean"}}
     (tmp / "rlvr.yaml").write_text(json.dumps(cfg))
@@ -119,14 +120,22 @@ def main() -> None:
           f"max {args.new_tokens} new tokens; median of {args.steps - 1} steps after the first")
     for precision in (["fp32", "bf16"] if args.precision == "both" else [args.precision]):
         with tempfile.TemporaryDirectory() as tmp:
-            trl_times = run_trl(python, args.model, prompts, args, Path(tmp), precision)[1:]
-            rlvr_rows = run_rlvr(args.model, prompts, args, Path(tmp), precision)[1:]
-        trl_s = statistics.median(trl_times)
-        rlvr_s = statistics.median(r["time_s"]["total"] for r in rlvr_rows)
-        split = {k: statistics.median(r["time_s"][k] for r in rlvr_rows) for k in ("sampling", "scoring", "learning")}
-        print(f"{precision}: TRL GRPOTrainer step {trl_s:.2f} s   rlvr train step {rlvr_s:.2f} s   "
-              f"rlvr is {trl_s / rlvr_s:.2f}x faster;   rlvr split (median s): "
-              + ", ".join(f"{k} {v:.2f}" for k, v in split.items()))
+            trl_s = statistics.median(run_trl(python, args.model, prompts, args, Path(tmp), precision)[1:])
+            # rlvr twice: with its default of skipping rollouts whose advantage is 0 (all-same
+            # groups: their gradient is exactly 0), and running every rollout as TRL does.
+            for skip in (True, False):
+                rows = run_rlvr(args.model, prompts, args, Path(tmp) / f"skip{skip}", precision, skip)[1:]
+                report(precision, trl_s, rows, "skips zero-advantage rows" if skip else "runs every row")
+
+
+def report(precision: str, trl_s: float, rows: list[dict], mode: str) -> None:
+    rlvr_s = statistics.median(r["time_s"]["total"] for r in rows)
+    split = {k: statistics.median(r["time_s"][k] for r in rows) for k in ("sampling", "scoring", "learning")}
+    all_same = statistics.mean(r["zero_variance_frac"] for r in rows)
+    print(f"{precision}: TRL GRPOTrainer step {trl_s:.2f} s   rlvr train step {rlvr_s:.2f} s ({mode})   "
+          f"rlvr is {trl_s / rlvr_s:.2f}x faster;   rlvr split (median s): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in split.items()) + f";   all-same groups {all_same:.0%}")
+
 
 if __name__ == "__main__":
     main()

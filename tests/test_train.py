@@ -69,6 +69,28 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, tiny_model_
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_skipping_zero_advantage_rollouts_does_not_change_training(tmp_path, tiny_model_dir, rubric_data):
+    # skip_zero_advantage: false runs every rollout through the model (for like-for-like timing
+    # against other trainers); the weights must end the same, since those rows have no gradient.
+    weights, all_same = [], []
+    for skip in (True, False):
+        cfg = write_config(tmp_path, f"skip{skip}", tiny_model_dir, rubric_data, steps=3, skip_zero_advantage=skip,
+                           save_every=3)
+        subprocess.run([*RLVR, "train", str(cfg)], check=True, capture_output=True, timeout=300)
+        weights.append(final_weights(tmp_path / f"skip{skip}")[0])
+        rows = [json.loads(x) for x in (tmp_path / f"skip{skip}" / "metrics.jsonl").read_text().splitlines()]
+        all_same.append(sum(r["zero_variance_frac"] for r in rows))
+    assert all_same[0] == all_same[1] > 0  # same samples, and some groups had zero advantage
+    a, b = weights
+    # Adam turns float-noise gradient differences into updates of ~1e-5 here; a rollout with a
+    # real gradient left out would move weights by about the learning rate (1e-2)
+    assert all(torch.allclose(a[k], b[k], atol=1e-4) for k in a)
+    from rlvr.config import TrainConfig
+    from rlvr.train.loop import update_plan
+
+    assert not update_plan(TrainConfig(skip_zero_advantage=False)).skip_zero_advantage
+
+
 @pytest.mark.parametrize("override, message", [
     ({"bogus": 1}, "bogus: Extra inputs are not permitted"),
     ({"steps": "many"}, "steps: Input should be a valid integer"),

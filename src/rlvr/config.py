@@ -221,6 +221,9 @@ class TrainConfig(Strict):
     # the learner runs each distinct prompt once per microbatch and its rollouts on its KV cache
     # (same values and gradients; a group's prompt costs once instead of n times)
     share_prompts: bool = True
+    # rollouts whose advantage is 0 have no gradient (without entropy/KL terms): skip their forward.
+    # false = run them anyway (what trainers without the shortcut do; for like-for-like timing)
+    skip_zero_advantage: bool = True
     lr: float = 1e-5
     warmup_steps: int = 0
     grad_clip: float = 1.0

@@ -109,7 +109,7 @@ def lora_model(cfg: TrainConfig, resume_from: Path | None):
 def update_plan(cfg: TrainConfig) -> UpdatePlan:
     return UpdatePlan(epochs=cfg.ppo_epochs, minibatch=cfg.minibatch_size, microbatch=cfg.microbatch_size,
                       grad_clip=cfg.grad_clip, temperature=cfg.temperature, bf16=cfg.precision == "bf16",
-                      share_prompts=cfg.share_prompts)
+                      share_prompts=cfg.share_prompts, skip_zero_advantage=cfg.skip_zero_advantage)
 
 
 def offpolicy_spec(cfg: TrainConfig) -> OffPolicySpec:

@@ -193,3 +193,20 @@ def test_shared_prompt_cache_refuses_sliding_window_models(tiny_model_dir):
     sampler = TorchSampler(model, tokenizer)
     sampler.sample(["Compute 2 + 3."], SamplingParams(n=2, max_new_tokens=4))
     assert sampler.share_prompt_cache is False
+
+
+def test_a_forward_during_shared_prefix_decoding_is_a_clear_error_and_attention_is_restored(tiny_model_dir):
+    # During the decode loop the model's attention implementation is switched; a forward from
+    # elsewhere (another thread, say) gets a clear error rather than attention without its padding
+    # mask, and the model's own attention is back afterwards.
+    from transformers import AutoModelForCausalLM
+
+    from rlvr.sampling import shared_prefix
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    ids = torch.tensor([[5, 9, 14, 3, 7]])
+    with torch.inference_mode():
+        expected = model(input_ids=ids).logits
+        with shared_prefix.decoding_with_shared_prefix(model), pytest.raises(RuntimeError, match="after sampling"):
+            model(input_ids=ids)
+        assert torch.equal(model(input_ids=ids).logits, expected)

@@ -69,8 +69,12 @@ def shared_prefix_attention(module, query, key, value, attention_mask, scaling: 
     """One decode step of attention. query [B, H, 1, D]; key/value: the generated tokens so far
     [B, H_kv, L_gen, D]. Returns ([B, 1, H, D], None) as transformers' attention functions do."""
     state = shared_prefix
-    if state is None or query.shape[2] != 1:
-        raise NotImplementedError("shared-prefix attention serves single-token decode steps with its state")
+    if state is None:  # a forward from outside the decode loop, e.g. another thread using the model
+        # (its padding mask was not built under this implementation, so it cannot be served correctly)
+        raise RuntimeError("this model's attention is rlvr's shared-prefix attention while a TorchSampler decodes "
+                           "with it; run other forwards of the same model after sampling, not during it")
+    if query.shape[2] != 1:
+        raise NotImplementedError("shared-prefix attention serves single-token decode steps")
     if any(kwargs.get(k) is not None for k in ("sliding_window", "softcap", "s_aux")):
         raise NotImplementedError("shared-prefix attention has no sliding window, soft-capping or sinks")
     state.calls += 1

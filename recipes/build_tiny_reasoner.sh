@@ -2,7 +2,8 @@
 # Rebuild the embedded tiny reasoner from scratch, install it as the shipped model, and measure it on
 # the held-out synthetic suite. Stages 1-4: about 2.5 hours on 2 CPU cores. Stage 5 (2.1 million
 # problems): 4 minutes on an H200 (how the shipped model was made: recipes/stage5_on_gpu.sh), about
-# 7.5 hours on 2 CPU cores (3.2 s per step of 256 in bf16 here, 8,157 steps).
+# 7.5 hours on 2 CPU cores (3.2 s per step of 256 in bf16 here, 8,157 steps). Stage 6: 30 minutes
+# on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >&2
@@ -13,8 +14,9 @@ scripts/setup.sh >&2
 # stage 5 -> runs/tiny_reasoner_stage5: bf16 autocast on CPU, fp32 on a GPU (6x faster there for this model)
 precision=$(.venv/bin/python -c "import torch; print('fp32' if torch.cuda.is_available() else 'bf16')")
 .venv/bin/rlvr sft recipes/tiny_reasoner_stage5.yaml --set precision="$precision"
+.venv/bin/rlvr sft recipes/tiny_reasoner_stage6.yaml     # stage 6 -> runs/tiny_reasoner_stage6 (bf16)
 rm -rf src/rlvr/assets/tiny-reasoner
-cp -r runs/tiny_reasoner_stage5 src/rlvr/assets/tiny-reasoner
+cp -r runs/tiny_reasoner_stage6 src/rlvr/assets/tiny-reasoner
 rm -f src/rlvr/assets/tiny-reasoner/sft_log.json
 .venv/bin/rlvr eval --model tiny-reasoner --suite synthetic-heldout --n 8 --k 1,8 \
   --max-new-tokens 128 --temperature 1.0 -o runs/tiny_reasoner_eval

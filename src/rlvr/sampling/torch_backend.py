@@ -1,10 +1,10 @@
 """Batched sampling from any Hugging Face causal LM with a KV cache, on CPU or CUDA.
 
-Per batch: one prefill per distinct prompt, its KV cache repeated n times, then one forward
-per step for all live sequences; a sequence that hits EOS, a stop string or its length limit is
-removed from the batch (and from the cache) at once, so finished samples cost nothing.
-Sampling draws from a seeded torch.Generator: the same prompts, params and batch size give
-the same samples.
+Per batch: one prefill per distinct prompt, its KV cache kept once for its n samples (on CPU,
+`shared_prefix.py`) or repeated n times, then one forward per step for all live sequences; a
+sequence that hits EOS, a stop string or its length limit is removed from the batch (and from
+the cache) at once, so finished samples cost nothing. Sampling draws from a seeded
+torch.Generator: the same prompts, params and batch size give the same samples.
 """
 
 from __future__ import annotations

@@ -18,9 +18,12 @@ from rlvr.sampling.torch_backend import TorchSampler
 from rlvr.suites.synthetic import LEVELS, TASKS, synthetic_suite
 
 
-def accuracy(sampler: TorchSampler, task: str, level: int, per_level: int, seed: int, heldout: bool) -> float:
+def accuracy(sampler: TorchSampler, task: str, level: int, per_level: int, seed: int, heldout: bool,
+             max_new_tokens: int = 128) -> float:
+    """Greedy accuracy on `per_level` problems of one task and level from the training or held-out split."""
     problems = synthetic_suite(per_task=per_level, levels=(level,), seed=seed, tasks=[task], heldout=heldout)
-    out = sampler.sample([p.prompt_text() for p in problems], SamplingParams(n=1, temperature=0, max_new_tokens=128))
+    params = SamplingParams(n=1, temperature=0, max_new_tokens=max_new_tokens)
+    out = sampler.sample([p.prompt_text() for p in problems], params)
     return sum(verify(p, group[0].text).correct for p, group in zip(problems, out)) / len(problems)
 
 

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from train_vs_heldout import accuracy  # benchmarks/ is on sys.path when this runs as a script
+
 from rlvr.config import SFTConfig
-from rlvr.domains import verify
-from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.torch_backend import TorchSampler
 from rlvr.suites.synthetic import synthetic_suite, think
 from rlvr.train.sft import run_sft
@@ -61,11 +61,9 @@ def write_data(path: Path, seeds: range, digits: bool) -> int:
     return len(rows)
 
 
-def accuracy(model_dir: Path | str, heldout: bool) -> float:
+def arith_accuracy(model_dir: Path | str, heldout: bool) -> float:
     sampler = TorchSampler.from_pretrained(model_dir, device="cpu")
-    problems = synthetic_suite(per_task=100, levels=(2,), seed=9000, tasks=["arith"], heldout=heldout)
-    out = sampler.sample([p.prompt_text() for p in problems], SamplingParams(n=1, temperature=0, max_new_tokens=160))
-    return sum(verify(p, g[0].text).correct for p, g in zip(problems, out)) / len(problems)
+    return accuracy(sampler, "arith", 2, 100, 9000, heldout, max_new_tokens=160)  # digit steps are longer
 
 
 def main() -> None:
@@ -93,14 +91,14 @@ def main() -> None:
             run_sft(cfg, log=lambda *a: None)
             log = json.loads((cfg.output / "sft_log.json").read_text())
             results[name] = (count, log["steps"], log["total_steps"], time.perf_counter() - start,
-                             accuracy(cfg.output, False), accuracy(cfg.output, True))
+                             arith_accuracy(cfg.output, False), arith_accuracy(cfg.output, True))
     start_from = (f"fine-tuning {args.model}" if args.model else
                   f"from scratch: hidden {args.hidden}, {args.layers} layers")
     print(f"arith level 2, {start_from}, lr {args.lr}, bf16, at most {args.minutes} min each; greedy on 100 problems "
           f"per split (seed 9000)")
     if args.model:
-        print(f"{'the model before':<24} {'':>8} {'':>11} {'':>7} {accuracy(args.model, False):>15.0%} "
-              f"{accuracy(args.model, True):>9.0%}")
+        print(f"{'the model before':<24} {'':>8} {'':>11} {'':>7} {arith_accuracy(args.model, False):>15.0%} "
+              f"{arith_accuracy(args.model, True):>9.0%}")
     print(f"{'format':<24} {'examples':>8} {'steps':>11} {'time':>7} {'training split':>15} {'held-out':>9}")
     for name, (count, steps, total, seconds, seen, unseen) in results.items():
         print(f"{name:<24} {count:>8} {steps:>5}/{total:<5} {seconds:>6.0f}s {seen:>15.0%} {unseen:>9.0%}")

@@ -119,26 +119,27 @@ def supported(model) -> bool:
         return False
     device = next(model.parameters()).device
     arg = cache_kwarg(model)
+
+    def run(cache, **inputs):  # -> (last-position logits, the cache after the forward)
+        out = model(**inputs, use_cache=True, **{arg: cache})
+        return out.logits[:, -1].float(), out.cache if arg == "cache" else out.past_key_values
+
     vocab = model.config.vocab_size
     prompts = torch.tensor([[0, 3, 5, 7], [11, 13, 2, 9]], device=device) % vocab
     mask = torch.tensor([[0, 1, 1, 1], [1, 1, 1, 1]], device=device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    step = torch.tensor([[4], [6], [8], [10]], device=device) % vocab
+    step = torch.tensor([[4], [6], [8], [10]], device=device) % vocab  # one token for each of 2 x 2 samples
+    step_positions = positions[:, -1:].repeat_interleave(2, 0) + 1
     try:
         with torch.inference_mode():
-            full = model(input_ids=prompts.repeat_interleave(2, 0), attention_mask=mask.repeat_interleave(2, 0),
-                         position_ids=positions.repeat_interleave(2, 0), use_cache=True, **{arg: growing_cache()})
-            full_cache = full.cache if arg == "cache" else full.past_key_values
-            expected = model(input_ids=step, attention_mask=torch.cat([mask.repeat_interleave(2, 0),
-                                                                       mask.new_ones(4, 1)], 1),
-                             position_ids=positions[:, -1:].repeat_interleave(2, 0) + 1, use_cache=True,
-                             **{arg: full_cache}).logits[:, -1].float()
-            prefill = model(input_ids=prompts, attention_mask=mask, position_ids=positions, use_cache=True,
-                            **{arg: growing_cache()})
-            state = SharedPrefix.from_prefill(prefill.cache if arg == "cache" else prefill.past_key_values, mask, 2)
+            _, copied = run(growing_cache(), input_ids=prompts.repeat_interleave(2, 0),
+                            attention_mask=mask.repeat_interleave(2, 0), position_ids=positions.repeat_interleave(2, 0))
+            expected, _ = run(copied, input_ids=step, position_ids=step_positions,
+                              attention_mask=torch.cat([mask.repeat_interleave(2, 0), mask.new_ones(4, 1)], 1))
+            _, prefill = run(growing_cache(), input_ids=prompts, attention_mask=mask, position_ids=positions)
+            state = SharedPrefix.from_prefill(prefill, mask, 2)
             with decoding_with_shared_prefix(model):
-                got = model(input_ids=step, position_ids=positions[:, -1:].repeat_interleave(2, 0) + 1,
-                            use_cache=True, shared_prefix=state, **{arg: growing_cache()}).logits[:, -1].float()
+                got, _ = run(growing_cache(), input_ids=step, position_ids=step_positions, shared_prefix=state)
     except (NotImplementedError, TypeError, AttributeError, RuntimeError, IndexError):
         return False
     scale = expected.abs().max().clamp(min=1.0)

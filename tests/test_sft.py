@@ -116,6 +116,23 @@ def test_max_minutes_stops_training_early_and_still_saves(tmp_path):
     assert (tmp_path / "m" / "model.safetensors").exists()
 
 
+def test_stop_at_step_cuts_the_run_without_changing_its_schedule(tmp_path):
+    from rlvr.train.sft import run_sft
+
+    logs = {}
+    for stop in (3, 5):
+        cfg = SFTConfig(new_model={"vocab_size": 400, "hidden": 32, "layers": 1, "heads": 2}, per_task=2,
+                        epochs=20, batch_size=8, warmup_steps=2, output=tmp_path / f"m{stop}", device="cpu",
+                        stop_at_step=stop)
+        lines = []
+        run_sft(cfg, log=lines.append)
+        logs[stop] = json.loads((tmp_path / f"m{stop}" / "sft_log.json").read_text())
+        assert logs[stop]["steps"] == stop < logs[stop]["total_steps"]
+        assert any("stop_at_step (%d) reached" % stop in line for line in lines)
+    # same seed, same planned schedule: the shorter run is the longer one's beginning
+    assert logs[3]["loss"] == logs[5]["loss"][:3] and logs[3]["total_steps"] == logs[5]["total_steps"]
+
+
 def test_sft_set_overrides_are_yaml_values_and_bad_ones_name_the_key(tmp_path):
     from rlvr.cli import parse_overrides
 

@@ -60,6 +60,9 @@ class SFTConfig(Strict):
     device: str = "auto"  # cuda when available, else cpu
     workers: int = Field(1, ge=0)  # processes that generate and tokenize synthetic data; 0 = one per core
     max_minutes: float | None = Field(None, gt=0)  # stop training (and save) after this long
+    # stop (and save) after this many steps, the learning-rate schedule still planned for the whole
+    # run: a machine-independent way to cut a run short
+    stop_at_step: int | None = Field(None, gt=0)
 
     @field_validator("suite_seeds", mode="before")
     @classmethod

@@ -149,6 +149,7 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
     examples = [e for e in encoded if len(e[0]) <= cfg.max_len]
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
     total = max(1, int(steps_per_epoch * cfg.epochs))
+    last = min(total, cfg.stop_at_step or total)  # the step this run stops at
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, total, cfg.warmup_steps))
     rng = random.Random(cfg.seed)
@@ -157,7 +158,7 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
     model.train()
     step, start, history = 0, time.perf_counter(), []
     deadline = start + 60 * cfg.max_minutes if cfg.max_minutes else math.inf
-    while step < total and time.perf_counter() < deadline:
+    while step < last and time.perf_counter() < deadline:
         for ids, labels, mask in batches(examples, cfg.batch_size, tokenizer.pad_token_id, rng):
             with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
                 loss = model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device)).loss
@@ -172,10 +173,11 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
                 recent = sum(history[-cfg.log_every:]) / len(history[-cfg.log_every:])
                 log(f"step {step}/{total} loss {recent:.4f} lr {scheduler.get_last_lr()[0]:.2e} "
                     f"{time.perf_counter() - start:.0f}s")
-            if step >= total or time.perf_counter() >= deadline:
+            if step >= last or time.perf_counter() >= deadline:
                 break
     if step < total:
-        log(f"sft: stopped at step {step}/{total}: max_minutes ({cfg.max_minutes}) reached")
+        reason = f"stop_at_step ({cfg.stop_at_step})" if step == last else f"max_minutes ({cfg.max_minutes})"
+        log(f"sft: stopped at step {step}/{total}: {reason} reached")
     cfg.output.mkdir(parents=True, exist_ok=True)
     model.eval()
     model.to("cpu")

@@ -200,42 +200,27 @@ class TorchSampler:
         return last.repeat_interleave(n, 0), cache, mask.repeat_interleave(n, 0), next_pos, None
 
     def _generate_batch(self, prompts: list[list[int]], params: SamplingParams, generator) -> list[list[Sample]]:
-        n, steps = params.n, params.max_new_tokens
-        logits, cache, mask, next_pos, shared = self._prefill(prompts, n)
-        rows = len(prompts) * n
-        batch_rows = torch.arange(rows, device=self.device)  # batch position -> row
-        active = torch.ones(rows, dtype=torch.bool, device=self.device)  # per batch position
-        tokens = torch.full((rows, steps), -1, dtype=torch.long, device=self.device)  # [rows, steps]
-        logprobs = torch.zeros(rows, steps, device=self.device)
-        certainty = torch.zeros(rows, device=self.device)
-        lengths = torch.zeros(rows, dtype=torch.long, device=self.device)
+        logits, cache, mask, next_pos, shared = self._prefill(prompts, params.n)
+        rows = _Rows(len(prompts) * params.n, params.max_new_tokens, self.device)
         eos = torch.tensor(sorted(self.eos_ids), device=self.device)
         window = max((len(x) for x in params.stop), default=0) + 4
         decoding = shared_prefix.decoding_with_shared_prefix(self.model) if shared else nullcontext()
         with decoding:
-            for step in range(steps):
+            for step in range(params.max_new_tokens):
                 picked, lps, cert = pick_tokens(logits, params, generator)
-                live = batch_rows[active]
-                tokens[live, step], logprobs[live, step] = picked[active], lps[active]
-                certainty[live] += cert[active]
-                lengths[live] += 1
-                done = torch.isin(picked, eos) & active
+                rows.record(step, picked, lps, cert)
+                done = torch.isin(picked, eos) & rows.active
                 if params.stop:  # per-row text check only when stop strings are asked for
-                    for b in active.nonzero()[:, 0].tolist():
-                        row = int(batch_rows[b])
-                        if not done[b] and self._hit_stop(tokens[row, max(0, step + 1 - window) : step + 1].tolist(),
-                                                          params.stop):
-                            done[b] = True
-                active &= ~done
-                if step + 1 == steps or not bool(active.any()):
+                    for b in rows.active.nonzero()[:, 0].tolist():
+                        tail = rows.tokens[int(rows.at[b]), max(0, step + 1 - window) : step + 1].tolist()
+                        done[b] = done[b] or self._hit_stop(tail, params.stop)
+                rows.active &= ~done
+                if step + 1 == params.max_new_tokens or not bool(rows.active.any()):
                     break
-                # Finished rows leave the batch (and the cache) once they are an eighth of it: each
-                # removal copies the whole cache, so single stragglers ride along until then.
-                if int((~active).sum()) * 8 >= len(active):
-                    index = active.nonzero()[:, 0]
+                index = rows.compact()
+                if index is not None:  # the same rows leave the cache and the step's inputs
                     cache.batch_select_indices(index)
                     next_pos, picked = next_pos[index], picked[index]
-                    batch_rows, active = batch_rows[index], active[index]
                     if shared:
                         shared.select(index)
                     else:
@@ -244,19 +229,22 @@ class TorchSampler:
                     logits, cache = self._forward(cache, input_ids=picked[:, None], position_ids=next_pos,
                                                   shared_prefix=shared)
                 else:
-                    mask = torch.cat([mask, mask.new_ones(len(batch_rows), 1)], dim=1)
+                    mask = torch.cat([mask, mask.new_ones(len(rows.at), 1)], dim=1)
                     logits, cache = self._forward(cache, input_ids=picked[:, None], attention_mask=mask,
                                                   position_ids=next_pos)
                 next_pos = next_pos + 1
+        return self._samples(rows, prompts, params, window)
+
+    def _samples(self, rows: _Rows, prompts: list[list[int]], params: SamplingParams, window: int):
         samples = []
-        for r in range(rows):
-            length = int(lengths[r])
-            toks = tokens[r, :length].tolist()
-            stopped = length < steps or toks[-1] in self.eos_ids or (
+        for r in range(len(rows.lengths)):
+            length = int(rows.lengths[r])
+            toks = rows.tokens[r, :length].tolist()
+            stopped = length < params.max_new_tokens or toks[-1] in self.eos_ids or (
                 params.stop and self._hit_stop(toks[-window:], params.stop))
-            samples.append(self._finish_sample(prompts[r // n], toks, logprobs[r, :length].tolist(),
-                                               float(certainty[r]), "stop" if stopped else "length", params.stop))
-        return [samples[i * n : (i + 1) * n] for i in range(len(prompts))]
+            samples.append(self._finish_sample(prompts[r // params.n], toks, rows.logprobs[r, :length].tolist(),
+                                               float(rows.certainty[r]), "stop" if stopped else "length", params.stop))
+        return [samples[i * params.n : (i + 1) * params.n] for i in range(len(prompts))]
 
     def _hit_stop(self, tail: list[int], stops: tuple[str, ...]) -> bool:
         text = self.tokenizer.decode(tail, skip_special_tokens=False)
@@ -270,6 +258,34 @@ class TorchSampler:
                 text = text[: text.index(s)]
         return Sample(text=text, token_ids=toks, logprobs=lps, finish_reason=reason,
                       self_certainty=cert_sum / max(len(toks), 1), prompt_ids=prompt)
+
+
+class _Rows:
+    """What the decode loop has produced per sample row, and which rows are still in the batch.
+    `at[b]` is the row at batch position b; `active[b]` whether it is still decoding."""
+
+    def __init__(self, rows: int, steps: int, device):
+        self.at = torch.arange(rows, device=device)
+        self.active = torch.ones(rows, dtype=torch.bool, device=device)
+        self.tokens = torch.full((rows, steps), -1, dtype=torch.long, device=device)
+        self.logprobs = torch.zeros(rows, steps, device=device)
+        self.certainty = torch.zeros(rows, device=device)
+        self.lengths = torch.zeros(rows, dtype=torch.long, device=device)
+
+    def record(self, step: int, picked: torch.Tensor, lps: torch.Tensor, cert: torch.Tensor) -> None:
+        live = self.at[self.active]
+        self.tokens[live, step], self.logprobs[live, step] = picked[self.active], lps[self.active]
+        self.certainty[live] += cert[self.active]
+        self.lengths[live] += 1
+
+    def compact(self) -> torch.Tensor | None:
+        """Drop finished rows from the batch once they are an eighth of it (each removal copies the
+        whole cache, so single stragglers ride along until then); -> the batch positions kept."""
+        if int((~self.active).sum()) * 8 < len(self.active):
+            return None
+        index = self.active.nonzero()[:, 0]
+        self.at, self.active = self.at[index], self.active[index]
+        return index
 
 
 def _mean(values: list[float]) -> float | None:

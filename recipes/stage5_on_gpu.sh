@@ -14,14 +14,8 @@ shift || true
 mkdir -p "$out" runs
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 py=${PYTHON:-python3}
-step() {  # name, command...: logs to OUT_DIR/NAME.log, prints the time taken
-    local name=$1 start=$SECONDS
-    shift
-    echo "=== $name"
-    local status=0
-    "$@" 2>&1 | tee "$out/$name.log" || status=$?
-    echo "=== $name: exit $status, $((SECONDS - start)) s"
-}
+STEP_LOG_DIR=$out
+source scripts/step.sh
 [ -d runs/tiny_reasoner_stage4 ] || cp -r src/rlvr/assets/tiny-reasoner runs/tiny_reasoner_stage4
 step sft "$py" -m rlvr.cli sft recipes/tiny_reasoner_stage5.yaml --set precision=fp32 "$@"
 tar czf "$out/tiny_reasoner_stage5.tgz" runs/tiny_reasoner_stage5

@@ -65,7 +65,9 @@ def encode_example(tokenizer, problem: Problem) -> tuple[list[int], list[int]]:
     return prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids
 
 
-def load_or_build(cfg: SFTConfig):
+def load_or_build(cfg: SFTConfig, problems: list[Problem] | None = None):
+    """The model and tokenizer to fine-tune: `cfg.model` loaded, or `cfg.new_model` built with a
+    tokenizer learned from `problems` (the training problems; made here when not given)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if cfg.model is not None:
@@ -76,7 +78,7 @@ def load_or_build(cfg: SFTConfig):
     from rlvr.models.tiny import build_model, build_tokenizer
 
     spec = cfg.new_model
-    texts = [p.prompt_text() + "\n" + p.meta["solution"] for p in training_problems(cfg)]
+    texts = [p.prompt_text() + "\n" + p.meta["solution"] for p in problems or training_problems(cfg)]
     tokenizer = build_tokenizer(texts, vocab_size=spec.vocab_size)
     return build_model(tokenizer, hidden=spec.hidden, layers=spec.layers, heads=spec.heads, seed=cfg.seed), tokenizer
 
@@ -103,12 +105,13 @@ def _seed_examples(job: tuple[SFTConfig, int]) -> list[Example]:
     return [compact(*encode_example(_WORKER_TOKENIZER, p)) for p in seed_problems(cfg, seed)]
 
 
-def training_examples(cfg: SFTConfig, tokenizer) -> list[Example]:
-    """Every training problem encoded. Synthetic seeds are generated and tokenized by `cfg.workers`
-    processes (a GPU run wants millions of examples; one core makes about 4,000 a second)."""
+def training_examples(cfg: SFTConfig, tokenizer, problems: list[Problem] | None = None) -> list[Example]:
+    """Every training problem encoded (`problems` when already made). Otherwise synthetic seeds are
+    generated and tokenized by `cfg.workers` processes (a GPU run wants millions of examples; one
+    core makes about 4,000 a second)."""
     workers = cfg.workers or os.cpu_count() or 1
-    if cfg.data is not None or not cfg.suite.startswith("synthetic") or workers == 1:
-        return [compact(*encode_example(tokenizer, p)) for p in training_problems(cfg)]
+    if problems is not None or cfg.data is not None or not cfg.suite.startswith("synthetic") or workers == 1:
+        return [compact(*encode_example(tokenizer, p)) for p in problems or training_problems(cfg)]
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_set_worker_tokenizer,
                              initargs=(tokenizer,)) as pool:
         return [e for chunk in pool.map(_seed_examples, [(cfg, seed) for seed in cfg.suite_seeds]) for e in chunk]
@@ -142,10 +145,12 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    model, tokenizer = load_or_build(cfg)
+    # a new model's tokenizer is learned from the training problems: make them once for both
+    problems = training_problems(cfg) if cfg.new_model is not None else None
+    model, tokenizer = load_or_build(cfg, problems)
     device = resolve_device(cfg.device)
     model.to(device)
-    encoded = training_examples(cfg, tokenizer)
+    encoded = training_examples(cfg, tokenizer, problems)
     examples = [e for e in encoded if len(e[0]) <= cfg.max_len]
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
     total = max(1, int(steps_per_epoch * cfg.epochs))

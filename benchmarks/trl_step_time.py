@@ -4,13 +4,15 @@ TRL is not a dependency of rlvr: this script makes its own virtual environment
 (`.bench/trl-venv`, torch==2.13.0 installed first so TRL does not pull a CUDA build, then trl)
 and runs TRL there. Both sides: P prompts x N generations per step, max_new_tokens new tokens,
 temperature 1.0, no KL (beta 0), clip 0.2, token-mean loss (TRL loss_type "dapo"), one update
-per generation batch (rlvr accumulates it over microbatches of 16, each prompt run once), the same reward
+per generation batch (TRL runs it as one batch of P x N rows, `per_device_train_batch_size`; rlvr in
+microbatches of `--microbatch` rows, by default the same P x N, each prompt run once), the same reward
 (1 if the response's last line contains a digit 3-9: about half the responses, so groups have
 variance and both trainers do the update). Step times exclude the first (warm-up) step.
 `--precision both` (default) measures float32 on both sides, then bf16
 autocast on both sides (TRL `bf16=True`, rlvr `precision: bf16`), each pair side by side.
 
     .venv/bin/python benchmarks/trl_step_time.py [--model DIR] [--steps 6] [--precision fp32|bf16|both]
+        [--microbatch 16]
 """
 
 from __future__ import annotations
@@ -93,7 +95,8 @@ def run_rlvr(model: str, prompts: list[str], args, tmp: Path, precision: str, sk
     cfg = {"model": model, "suite": None, "data": str(tmp / "data.jsonl"), "eval_suite": None,
            "output": str(tmp / "rlvr-out"), "steps": args.steps, "prompts_per_step": args.prompts,
            "rollouts_per_prompt": args.n, "max_new_tokens": args.new_tokens, "temperature": 1.0, "lr": 1e-5,
-           "ppo_epochs": 1, "minibatch_size": args.prompts * args.n, "microbatch_size": 16,
+           "ppo_epochs": 1, "minibatch_size": args.prompts * args.n,
+           "microbatch_size": args.microbatch or args.prompts * args.n,
            "mask_truncated": False, "skip_zero_advantage": skip,
            "save_every": 10_000, "precision": precision,
            "algo": {"eps_low": 0.2, "eps_high": 0.2, "aggregation": "token_mean"}}
@@ -111,13 +114,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--precision", choices=["fp32", "bf16", "both"], default="both")
+    parser.add_argument("--microbatch", type=int, help="rlvr's rows per forward/backward (default: all, as TRL)")
     args = parser.parse_args()
     from rlvr.suites import load_suite
 
     prompts = [p.prompt_text() for p in load_suite("synthetic-heldout")][: args.prompts * args.steps]
     python = ensure_trl_venv()
     print(f"machine: {os.cpu_count()} cores, CPU; model {args.model}; {args.prompts} prompts x {args.n} generations, "
-          f"max {args.new_tokens} new tokens; median of {args.steps - 1} steps after the first")
+          f"max {args.new_tokens} new tokens; rlvr microbatch {args.microbatch or args.prompts * args.n}; "
+          f"median of {args.steps - 1} steps after the first")
     for precision in (["fp32", "bf16"] if args.precision == "both" else [args.precision]):
         with tempfile.TemporaryDirectory() as tmp:
             trl_s = statistics.median(run_trl(python, args.model, prompts, args, Path(tmp), precision)[1:])

@@ -128,7 +128,7 @@ def test_stop_at_step_cuts_the_run_without_changing_its_schedule(tmp_path):
         run_sft(cfg, log=lines.append)
         logs[stop] = json.loads((tmp_path / f"m{stop}" / "sft_log.json").read_text())
         assert logs[stop]["steps"] == stop < logs[stop]["total_steps"]
-        assert any("stop_at_step (%d) reached" % stop in line for line in lines)
+        assert any(f"stop_at_step ({stop}) reached" in line for line in lines)
     # same seed, same planned schedule: the shorter run is the longer one's beginning
     assert logs[3]["loss"] == logs[5]["loss"][:3] and logs[3]["total_steps"] == logs[5]["total_steps"]
 

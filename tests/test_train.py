@@ -44,6 +44,12 @@ def test_training_changes_weights_and_logs_metrics(tmp_path, tiny_model_dir, rub
     assert any(not torch.equal(weights[k], start[k]) for k in start)
     assert {w.dtype for w in weights.values()} == {torch.float32}  # bf16 is autocast only
     assert (tmp_path / "run" / "report.md").exists() and (tmp_path / "run" / "training.png").exists()
+    # a run directory or its `latest` pointer stands for the newest checkpoint wherever a model is named
+    from rlvr.models import model_path
+
+    newest = tmp_path / "run" / "checkpoints" / "step-4"
+    assert model_path(tmp_path / "run") == model_path(tmp_path / "run" / "checkpoints" / "latest") == newest
+    assert model_path(tiny_model_dir) == tiny_model_dir
 
 
 def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, tiny_model_dir, rubric_data):

@@ -25,5 +25,11 @@ def resolve_device(device: str) -> str:
 
 
 def model_path(name_or_path: str | Path) -> Path:
-    """A shipped model's directory for its name, otherwise the path itself."""
-    return SHIPPED.get(str(name_or_path), Path(name_or_path))
+    """A shipped model's directory for its name; for a training run (`rlvr train`'s RUN_DIR, or
+    its `checkpoints/latest` pointer file) the checkpoint `latest` names; otherwise the path itself."""
+    path = SHIPPED.get(str(name_or_path), Path(name_or_path))
+    if path.is_dir() and not (path / "config.json").exists() and (path / "checkpoints" / "latest").is_file():
+        path = path / "checkpoints" / "latest"
+    if path.is_file() and path.name == "latest":
+        return path.parent / path.read_text().strip()
+    return path

@@ -23,6 +23,13 @@ def cache_kwarg(module) -> str:
     return "cache" if "cache" in inspect.signature(module.forward).parameters else "past_key_values"
 
 
+def forward_step(model, cache_arg: str, cache, **inputs):
+    """One forward that continues `cache` -> (last-position logits [B, V], the cache after it).
+    `cache_arg` is `cache_kwarg(model)`, looked up once by the caller."""
+    out = model(**inputs, use_cache=True, **{cache_arg: cache})
+    return out.logits[:, -1, :], out.cache if cache_arg == "cache" else out.past_key_values
+
+
 def growing_cache():
     from transformers import DynamicCache
 

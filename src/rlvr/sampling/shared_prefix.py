@@ -113,16 +113,16 @@ def decoding_with_shared_prefix(model):
 
 def supported(model) -> bool:
     """True when decoding `model` with a shared prefix gives its own logits (checked on a few tokens)."""
-    from rlvr.sampling.kv_cache import cache_kwarg, growing_cache
+    from rlvr.sampling.kv_cache import cache_kwarg, forward_step, growing_cache
 
     if not hasattr(growing_cache(), "layers"):
         return False
     device = next(model.parameters()).device
     arg = cache_kwarg(model)
 
-    def run(cache, **inputs):  # -> (last-position logits, the cache after the forward)
-        out = model(**inputs, use_cache=True, **{arg: cache})
-        return out.logits[:, -1].float(), out.cache if arg == "cache" else out.past_key_values
+    def run(cache, **inputs):  # -> (last-position logits in float32, the cache after the forward)
+        logits, cache = forward_step(model, arg, cache, **inputs)
+        return logits.float(), cache
 
     vocab = model.config.vocab_size
     prompts = torch.tensor([[0, 3, 5, 7], [11, 13, 2, 9]], device=device) % vocab

@@ -17,7 +17,7 @@ import torch
 
 from rlvr.sampling import shared_prefix
 from rlvr.sampling.base import Prompt, Sample, SamplingParams
-from rlvr.sampling.kv_cache import cache_kwarg, growing_cache
+from rlvr.sampling.kv_cache import cache_kwarg, forward_step, growing_cache
 from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, Thinking, render
 
 
@@ -102,9 +102,7 @@ class TorchSampler:
         return self.share_prompt_cache
 
     def _forward(self, cache, **inputs):
-        out = self.model(**inputs, use_cache=True, **{self._cache_arg: cache})
-        cache = out.cache if self._cache_arg == "cache" else out.past_key_values
-        return out.logits[:, -1, :], cache
+        return forward_step(self.model, self._cache_arg, cache, **inputs)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str = "auto", **kwargs) -> TorchSampler:

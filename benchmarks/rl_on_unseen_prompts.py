@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from rlvr.config import MAIN_JOB
-from rlvr.problems import Problem
+from rlvr.problems import Problem, write_jsonl
 from rlvr.suites import load_suite
 from rlvr.suites.synthetic import synthetic_suite
 
@@ -44,10 +44,6 @@ def unseen_training_problems(seeds: range, exclude: set[str]) -> list[Problem]:
                 seen.add(p.prompt_text())
                 out.append(p)
     return out
-
-
-def write_jsonl(path: Path, problems: list[Problem]) -> None:
-    path.write_text("".join(p.model_dump_json() + "\n" for p in problems))
 
 
 def evaluate(model: str, data: Path, out: Path, n: int) -> dict:
@@ -75,8 +71,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     b = [p for p in load_suite("synthetic-heldout") if in_b(p)]
     a = unseen_training_problems(range(5000, 5040), {p.prompt_text() for p in b})
-    write_jsonl(args.out / "A.jsonl", a)
-    write_jsonl(args.out / "B.jsonl", b)
+    write_jsonl(args.out / "A.jsonl", [p.model_dump(mode="json") for p in a])
+    write_jsonl(args.out / "B.jsonl", [p.model_dump(mode="json") for p in b])
     print(f"A (RL on unseen held-out prompts): {len(a)} problems; B (evaluation): {len(b)} problems")
     results = {"start": evaluate(args.model, args.out / "B.jsonl", args.out / "eval-start", args.n)}
     runs = {"training split (the main job)": {},

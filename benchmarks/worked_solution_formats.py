@@ -21,6 +21,7 @@ from pathlib import Path
 from train_vs_heldout import accuracy  # benchmarks/ is on sys.path when this runs as a script
 
 from rlvr.config import SFTConfig
+from rlvr.problems import write_jsonl
 from rlvr.sampling.torch_backend import TorchSampler
 from rlvr.suites.synthetic import synthetic_suite, think
 from rlvr.train.sft import run_sft
@@ -57,7 +58,7 @@ def write_data(path: Path, seeds: range, digits: bool) -> int:
                 row["meta"]["solution"] = think("\n".join(digit_steps(int(a), int(b), op)),
                                                 f"The result is \\boxed{{{p.answer}}}.")
             rows.append(row)
-    path.write_text("\n".join(json.dumps(r) for r in rows))
+    write_jsonl(path, rows)
     return len(rows)
 
 

@@ -79,3 +79,16 @@ def test_problem_metrics_and_aggregation_labels():
     assert m["overall_macro"]["pass@1"] == pytest.approx(((0.25 + 1) / 2 + 1) / 2)
     assert m["by_domain"]["math"]["problems"] == 2 and m["by_task"]["t2"]["pass@4"] == 1.0
     assert len(m["overall"]["pass@4_ci"]) == 2
+
+
+def test_thinking_skipped_is_the_share_of_empty_thinking_blocks():
+    from rlvr.sampling.thinking import skipped_thinking
+
+    assert skipped_thinking("<think>\n</think>\n\n\\boxed{3}") and skipped_thinking(" </think> 3")
+    assert not skipped_thinking("<think>\nx = 3\n</think>\n\n\\boxed{3}") and not skipped_thinking("\\boxed{3}")
+    texts = ["<think>\n</think>\n\\boxed{1}", "<think>\n1 + 1 = 2\n</think>\n\\boxed{2}", "<think></think>2", "2"]
+    rows = [{**row, "text": text} for row, text in zip(_rows([False, True, True, False], [0, 1, 1, 2]), texts)]
+    assert problem_metrics(rows, [1])["thinking_skipped"] == 0.5
+    m = aggregate([("math", "t", problem_metrics(rows, [1])), ("math", "t", problem_metrics(_rows([True], [0]), [1]))],
+                  [1], n=4)
+    assert m["overall"]["thinking_skipped"] == 0.25 and m["by_domain"]["math"]["thinking_skipped"] == 0.25

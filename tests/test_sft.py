@@ -38,6 +38,8 @@ def test_sft_trains_a_fresh_tiny_model_and_masks_the_prompt(tmp_path):
     ({"new_model": {}, "model": "x", "suite": "synthetic"}, "exactly one of 'model'"),
     ({"new_model": {"hidden": "wide"}, "suite": "synthetic"}, "new_model.hidden"),
     ({"new_model": {}, "suite": "synthetic", "task_weights": {"arith": -1}}, "task_weights"),
+    ({"new_model": {}, "suite": "synthetic", "answer_only_fraction": 1.5}, "answer_only_fraction"),
+    ({"new_model": {}, "suite": "synthetic", "answer_only_fraction": {"arithmetic": 0.5}}, "answer_only_fraction"),
 ])
 def test_bad_sft_configs(tmp_path, cfg, message):
     path = tmp_path / "c.yaml"
@@ -148,3 +150,25 @@ def test_sft_set_overrides_are_yaml_values_and_bad_ones_name_the_key(tmp_path):
     result = subprocess.run([*RLVR, "sft", str(path), "--set", "suite_seeds=2-4", "--print-config"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and json.loads(result.stdout)["suite_seeds"] == [2, 3, 4]
+
+
+def test_answer_only_examples_keep_the_answer_and_drop_the_reasoning():
+    from rlvr.scoring import score
+    from rlvr.suites.synthetic import synthetic_suite
+    from rlvr.train.sft import answer_only, is_answer_only
+
+    problems = synthetic_suite(per_task=4, seed=11)
+    for problem in problems[::7]:
+        short = answer_only(problem.meta["solution"])
+        assert short.startswith("<think>\n</think>")
+        assert short.split("</think>")[1] == problem.meta["solution"].split("</think>")[1]
+        assert score(problem, short).reward == 1.0  # the answer still verifies
+    cfg = SFTConfig(new_model={}, answer_only_fraction=0.6, seed=3)
+    chosen = [is_answer_only(p, cfg) for p in problems]
+    assert chosen == [is_answer_only(p, cfg) for p in problems]  # the same on every worker and rerun
+    assert 0.5 < sum(chosen) / len(chosen) < 0.7
+    assert not any(is_answer_only(p, cfg.model_copy(update={"answer_only_fraction": 0.0})) for p in problems)
+    per_task = SFTConfig(new_model={}, answer_only_fraction={"arith": 1.0}, seed=3)
+    assert all(is_answer_only(p, per_task) == (p.task == "arith") for p in problems)
+    with pytest.raises(ValueError, match="answer_only_fraction"):
+        answer_only("no thinking block here")

@@ -263,13 +263,13 @@ def print_before_after(run_dir: Path) -> None:
     """The held-out table of the run: pass@k per domain, before and after training."""
     from rlvr.train.report import before_after
 
-    table_rows, ks = before_after(run_dir)
+    table_rows, columns = before_after(run_dir)
     if not table_rows:
         return
     table = Table(title=f"held-out pass@k before -> after ({run_dir})")
     table.add_column("domain")
-    for k in ks:
-        table.add_column(f"pass@{k}", justify="right")
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="right")
     for domain, cells in table_rows:
         table.add_row(domain, *(f"{b:.1%} -> {a:.1%} ({100 * (a - b):+.1f})" for b, a in cells),
                       style="bold" if domain == "overall" else None)

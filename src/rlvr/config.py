@@ -63,6 +63,15 @@ class SFTConfig(Strict):
     # stop (and save) after this many steps, the learning-rate schedule still planned for the whole
     # run: a machine-independent way to cut a run short
     stop_at_step: int | None = Field(None, gt=0)
+    # the share of examples (chosen by a hash of seed and problem id) trained without their worked
+    # reasoning: an empty thinking block, then the answer. A hybrid thinking / non-thinking model,
+    # as Qwen3 is trained. One share for every task, or task name -> share (unnamed tasks: 0).
+    answer_only_fraction: float | dict[str, float] = 0.0
+
+    def answer_only_share(self, task: str | None) -> float:
+        if isinstance(self.answer_only_fraction, dict):
+            return self.answer_only_fraction.get(task or "", 0.0)
+        return self.answer_only_fraction
 
     @field_validator("suite_seeds", mode="before")
     @classmethod
@@ -82,16 +91,25 @@ class SFTConfig(Strict):
             raise ValueError("give exactly one of 'suite' or 'data'")
         if any(w < 0 for w in self.task_weights.values()):
             raise ValueError("'task_weights' must be >= 0")
-        if self.task_weights:
-            from rlvr.suites.synthetic import TASKS
-
-            unknown = set(self.task_weights) - set(TASKS)
-            if unknown or not (self.suite or "").startswith("synthetic"):
-                raise ValueError(f"'task_weights' names synthetic tasks (suite: synthetic); unknown: "
-                                 f"{sorted(unknown)}; valid: {sorted(TASKS)}")
+        self._check_task_names("task_weights", self.task_weights)
+        shares = self.answer_only_fraction
+        if isinstance(shares, dict):
+            self._check_task_names("answer_only_fraction", shares)
+        if not all(0 <= x <= 1 for x in (shares.values() if isinstance(shares, dict) else [shares])):
+            raise ValueError("'answer_only_fraction' must be between 0 and 1")
         if self.lr <= 0 or self.epochs <= 0 or self.batch_size < 1:
             raise ValueError("'lr' and 'epochs' must be > 0 and 'batch_size' >= 1")
         return self
+
+    def _check_task_names(self, key: str, names: dict[str, float]) -> None:
+        if not names:
+            return
+        from rlvr.suites.synthetic import TASKS
+
+        unknown = set(names) - set(TASKS)
+        if unknown or not (self.suite or "").startswith("synthetic"):
+            raise ValueError(f"'{key}' names synthetic tasks (suite: synthetic); unknown: "
+                             f"{sorted(unknown)}; valid: {sorted(TASKS)}")
 
 
 def load_config(path: str | Path, model: type[Strict], overrides: dict[str, Any] | None = None) -> Strict:

@@ -4,7 +4,8 @@ Averaging is labeled: `overall` is the *micro* average over problems; `overall_m
 *macro* average over tasks (each task weighs the same). Keys use the requested values of k:
 `pass@1`, `pass@4`, `maj@4`, `avg@n` (mean correctness over all n samples), `bon_verifier`
 (best-of-n by reward), `bon_certainty` (best-of-n by self-certainty with Borda voting, when the
-sampler recorded certainty), and `pass@K_ci` = [low, high] bootstrap 95% intervals.
+sampler recorded certainty), `thinking_skipped` (the share of samples whose thinking block is
+empty: a hybrid model answering without reasoning), and `pass@K_ci` = [low, high] bootstrap 95% intervals.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rlvr.eval.metrics import bootstrap_ci, borda_pick, maj_at_k, pass_at_k
+from rlvr.sampling.thinking import skipped_thinking
 
 
 def problem_metrics(samples: list[dict[str, Any]], ks: list[int], borda_power: float = 0.5) -> dict[str, float]:
@@ -25,7 +27,8 @@ def problem_metrics(samples: list[dict[str, Any]], ks: list[int], borda_power: f
     correct = [bool(s["correct"]) for s in samples]
     clusters = [int(s.get("cluster", -1)) for s in samples]
     c = sum(correct)
-    out: dict[str, float] = {"n": n, "c": c, "avg@n": c / n}
+    out: dict[str, float] = {"n": n, "c": c, "avg@n": c / n,
+                             "thinking_skipped": sum(skipped_thinking(s.get("text", "")) for s in samples) / n}
     for k in ks:
         out[f"pass@{k}"] = pass_at_k(n, c, k)
         out[f"maj@{k}"] = maj_at_k(clusters, correct, k)

@@ -57,3 +57,12 @@ def render(tokenizer, messages: list[dict], thinking: Thinking) -> str:
         opened = text.rstrip().endswith(OPEN)
         return text + ("" if opened else f"{OPEN}\n") + f"{NO_THINKING}\n{CLOSE}\n\n"
     return text if text.rstrip().endswith(OPEN) else text + f"{OPEN}\n"
+
+
+def skipped_thinking(text: str) -> bool:
+    """Whether a completion's thinking block is empty: the model chose to answer without reasoning
+    (a hybrid model's non-thinking mode). The block's opener may be in the completion or the prompt."""
+    body = text.lstrip()
+    if body.startswith(OPEN):
+        body = body[len(OPEN):].lstrip()
+    return body.startswith(CLOSE)

@@ -20,6 +20,7 @@ from rlvr.explore import Method, StepContext, make_method
 from rlvr.models import model_path, resolve_device
 from rlvr.problems import Problem
 from rlvr.sampling.base import SamplingParams
+from rlvr.sampling.thinking import skipped_thinking
 from rlvr.sampling.torch_backend import TorchSampler
 from rlvr.scoring import Scorer
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
@@ -140,6 +141,7 @@ def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: d
         "pass@1_batch": sum(correct) / len(correct),
         "zero_variance_frac": rollout.groups_zero_variance / max(rollout.groups_drawn, 1),
         "response_len_mean": sum(lengths) / len(lengths), "truncated_frac": sum(truncated) / len(truncated),
+        "thinking_skipped_frac": sum(skipped_thinking(r.text) for g in groups for r in g.rollouts) / len(lengths),
         "sampled_tokens": rollout.tokens,  # every rollout of the step, extra stages included (the budget)
         "sample_tok_s": rollout.tokens / max(rollout.sample_s, 1e-9),
         "train_tok_s": learn.get("train_tokens", 0) / max(learn.get("learn_s", 1e-9), 1e-9),
@@ -267,7 +269,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
                 on_step(record)
             log(f"step {step}/{cfg.steps} reward {record['reward_mean']:.3f} pass@1 {record['pass@1_batch']:.3f} "
                 f"loss {record.get('loss', 0):.4f} entropy {record.get('entropy', 0):.3f} "
-                f"{record['time_s']['total']:.1f}s")
+                f"no-think {record['thinking_skipped_frac']:.2f} {record['time_s']['total']:.1f}s")
             done = step == cfg.steps or budget_reached(cfg.token_budget, spent, step)
             if step % cfg.save_every == 0 or done:
                 save_checkpoint(run_dir, step, state.model, state.tokenizer, state.optimizer, state.scheduler,

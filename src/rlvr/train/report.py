@@ -33,18 +33,12 @@ def write_train_report(run_dir: Path) -> Path:
     fig.savefig(run_dir / "training.png", dpi=110)
     plt.close(fig)
     lines = ["# rlvr train", "", f"{len(steps)} steps logged; metrics in `metrics.jsonl`.", ""]
-    before = next((r for r in evals if r.get("eval") == "before"), None)
-    after = next((r for r in evals if r.get("eval") == "after"), None)
-    if before and after:
-        lines += ["## Held-out pass@k, before and after", "", "| domain | " + " | ".join(
-            f"{k} before | {k} after" for k in pass_keys) + " |", "|---|" + "---|---|" * len(pass_keys)]
-        for domain in sorted(after["by_domain"]):
-            cells = []
-            for k in pass_keys:
-                cells += [f"{before['by_domain'].get(domain, {}).get(k, float('nan')):.3f}",
-                          f"{after['by_domain'][domain][k]:.3f}"]
-            lines.append(f"| {domain} | " + " | ".join(cells) + " |")
-        lines.append("| overall | " + " | ".join(f"{before[k]:.3f} | {after[k]:.3f}" for k in pass_keys) + " |")
+    table_rows, columns = before_after(run_dir)
+    if table_rows:
+        lines += ["## Held-out evaluation, before and after", "", "| domain | " + " | ".join(
+            f"{c} before | {c} after" for c in columns) + " |", "|---|" + "---|---|" * len(columns)]
+        lines += [f"| {domain} | " + " | ".join(f"{b:.3f} | {a:.3f}" for b, a in cells) + " |"
+                  for domain, cells in table_rows]
         lines.append("")
     lines += ["![training](training.png)", ""]
     if plot_before_after(run_dir):
@@ -55,18 +49,20 @@ def write_train_report(run_dir: Path) -> Path:
     return path
 
 
-def before_after(run_dir: Path) -> tuple[list[tuple[str, list[tuple[float, float]]]], list[int]]:
-    """([(domain, [(before, after) for the first and last k])], [ks]) from the run's two
-    held-out evaluations; empty when either is missing. The last row is "overall"."""
+def before_after(run_dir: Path) -> tuple[list[tuple[str, list[tuple[float, float]]]], list[str]]:
+    """([(domain, [(before, after) per column])], columns) from the run's two held-out evaluations:
+    pass@k for the first and last k, then the share of samples that skipped thinking (when the
+    evaluations recorded it); empty when either is missing. The last row is "overall"."""
     paths = [run_dir / f"eval-{label}" / "metrics.json" for label in ("before", "after")]
     if not all(p.exists() for p in paths):
         return [], []
     before, after = (json.loads(p.read_text()) for p in paths)
-    ks = sorted({after["k"][0], after["k"][-1]})
-    rows = [(domain, [(before["by_domain"].get(domain, {}).get(f"pass@{k}", float("nan")), m[f"pass@{k}"])
-                      for k in ks]) for domain, m in sorted(after["by_domain"].items())]
-    rows.append(("overall", [(before["overall"][f"pass@{k}"], after["overall"][f"pass@{k}"]) for k in ks]))
-    return rows, ks
+    columns = [f"pass@{k}" for k in sorted({after["k"][0], after["k"][-1]})]
+    columns += [key for key in ("thinking_skipped",) if key in after["overall"] and key in before["overall"]]
+    rows = [(domain, [(before["by_domain"].get(domain, {}).get(key, float("nan")), m[key]) for key in columns])
+            for domain, m in sorted(after["by_domain"].items())]
+    rows.append(("overall", [(before["overall"][key], after["overall"][key]) for key in columns]))
+    return rows, columns
 
 
 def plot_before_after(run_dir: Path) -> bool:

@@ -14,6 +14,7 @@ import math
 import os
 import random
 import time
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -56,12 +57,32 @@ def seed_problems(cfg: SFTConfig, seed: int) -> list[Problem]:
                                      tasks=[task])]
 
 
-def encode_example(tokenizer, problem: Problem) -> tuple[list[int], list[int]]:
-    """(input ids, labels) with the prompt masked."""
+def answer_only(solution: str) -> str:
+    """The solution with its worked reasoning dropped (an empty thinking block, then the answer):
+    the non-thinking mode of a hybrid model such as Qwen3. An empty block rather than the NoThinking
+    sentence because a tiny model learns one token far faster than a sentence it never saw."""
+    from rlvr.sampling.thinking import CLOSE, OPEN
+
+    head, sep, answer = solution.partition(CLOSE)
+    if not sep or not head.lstrip().startswith(OPEN):
+        raise ValueError(f"answer_only_fraction needs solutions that open with {OPEN}...{CLOSE}, got {solution[:40]!r}")
+    return f"{OPEN}\n{CLOSE}{answer}"
+
+
+def is_answer_only(problem: Problem, cfg: SFTConfig) -> bool:
+    """Whether this problem's example drops its reasoning: a hash of (seed, id), so every data
+    worker decides alike and a rerun makes the same examples."""
+    key = zlib.crc32(f"{cfg.seed}:{problem.id}".encode()) / 2**32
+    return key < cfg.answer_only_share(problem.task)
+
+
+def encode_example(tokenizer, problem: Problem, without_reasoning: bool = False) -> tuple[list[int], list[int]]:
+    """(input ids, labels) with the prompt masked; `without_reasoning`: the answer-only form."""
     messages = [{"role": "user", "content": problem.prompt_text()}]
     prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    answer_ids = tokenizer(problem.meta["solution"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    solution = answer_only(problem.meta["solution"]) if without_reasoning else problem.meta["solution"]
+    answer_ids = tokenizer(solution, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     return prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids
 
 
@@ -102,7 +123,11 @@ def _set_worker_tokenizer(tokenizer) -> None:
 
 def _seed_examples(job: tuple[SFTConfig, int]) -> list[Example]:
     cfg, seed = job
-    return [compact(*encode_example(_WORKER_TOKENIZER, p)) for p in seed_problems(cfg, seed)]
+    return [encode(_WORKER_TOKENIZER, p, cfg) for p in seed_problems(cfg, seed)]
+
+
+def encode(tokenizer, problem: Problem, cfg: SFTConfig) -> Example:
+    return compact(*encode_example(tokenizer, problem, is_answer_only(problem, cfg)))
 
 
 def training_examples(cfg: SFTConfig, tokenizer, problems: list[Problem] | None = None) -> list[Example]:
@@ -111,7 +136,7 @@ def training_examples(cfg: SFTConfig, tokenizer, problems: list[Problem] | None 
     core makes about 4,000 a second)."""
     workers = cfg.workers or os.cpu_count() or 1
     if problems is not None or cfg.data is not None or not cfg.suite.startswith("synthetic") or workers == 1:
-        return [compact(*encode_example(tokenizer, p)) for p in problems or training_problems(cfg)]
+        return [encode(tokenizer, p, cfg) for p in problems or training_problems(cfg)]
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_set_worker_tokenizer,
                              initargs=(tokenizer,)) as pool:
         return [e for chunk in pool.map(_seed_examples, [(cfg, seed) for seed in cfg.suite_seeds]) for e in chunk]

@@ -3,7 +3,7 @@
 # the held-out synthetic suite. Stages 1-4: about 2.5 hours on 2 CPU cores. Stage 5 (2.1 million
 # problems): 4 minutes on an H200 (how the shipped model was made: recipes/stage5_on_gpu.sh), about
 # 7.5 hours on 2 CPU cores (3.2 s per step of 256 in bf16 here, 8,157 steps). Stage 6: 30 minutes
-# on 2 CPU cores.
+# on 2 CPU cores; stage 7 (the hybrid thinking / non-thinking model): 10 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >&2
@@ -15,8 +15,9 @@ scripts/setup.sh >&2
 precision=$(.venv/bin/python -c "import torch; print('fp32' if torch.cuda.is_available() else 'bf16')")
 .venv/bin/rlvr sft recipes/tiny_reasoner_stage5.yaml --set precision="$precision"
 .venv/bin/rlvr sft recipes/tiny_reasoner_stage6.yaml     # stage 6 -> runs/tiny_reasoner_stage6 (bf16)
+.venv/bin/rlvr sft recipes/tiny_reasoner_stage7.yaml     # stage 7 -> runs/tiny_reasoner_stage7 (bf16)
 rm -rf src/rlvr/assets/tiny-reasoner
-cp -r runs/tiny_reasoner_stage6 src/rlvr/assets/tiny-reasoner
+cp -r runs/tiny_reasoner_stage7 src/rlvr/assets/tiny-reasoner
 rm -f src/rlvr/assets/tiny-reasoner/sft_log.json
-.venv/bin/rlvr eval --model tiny-reasoner --suite synthetic-heldout --n 8 --k 1,8 \
+.venv/bin/rlvr eval --model tiny-reasoner --suite synthetic-heldout --n 16 --k 1,16 \
   --max-new-tokens 128 --temperature 1.0 -o runs/tiny_reasoner_eval

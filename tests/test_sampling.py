@@ -115,6 +115,8 @@ def test_thinking_modes(sampler):
     msgs = [{"role": "user", "content": "hi"}]
     off = render(sampler.tokenizer, msgs, Thinking.parse("off"))
     assert off.endswith(f"<think>\n{NO_THINKING}\n</think>\n\n")
+    empty = render(sampler.tokenizer, msgs, Thinking.parse("empty"))
+    assert empty == render(sampler.tokenizer, msgs, Thinking()) + "<think>\n</think>\n\n"
     assert render(sampler.tokenizer, msgs, Thinking.parse("budget:8")).endswith("<think>\n")
     sampler.thinking = Thinking.parse("budget:6")
     try:
@@ -145,6 +147,8 @@ def test_thinking_off_fails_clearly_without_thinking_tags(sampler):
 
     with pytest.raises(ValueError, match="thinking tags|--thinking on"):
         render(NoTags(), [{"role": "user", "content": "x"}], Thinking.parse("off"))
+    with pytest.raises(ValueError, match="thinking tags|--thinking on"):
+        render(NoTags(), [{"role": "user", "content": "x"}], Thinking.parse("empty"))
 
 
 def test_missing_model_path_is_a_clear_error(tmp_path):

@@ -86,7 +86,7 @@ def eval_command(
     suite: str = typer.Option(None, "--suite", help="Built-in suite: synthetic, synthetic-l1..l3, humaneval, ..."),
     n: int = typer.Option(16, "--n", help="Samples per problem."),
     k: str = typer.Option("1,4,16", "--k", help="pass@k / maj@k values, comma-separated, each <= n."),
-    thinking: str = typer.Option("on", "--thinking", help="on | off | budget:N"),
+    thinking: str = typer.Option("on", "--thinking", help="on | off | empty | budget:N"),
     temperature: float = typer.Option(1.0, "--temperature"),
     top_p: float = typer.Option(1.0, "--top-p"),
     top_k: int = typer.Option(0, "--top-k"),

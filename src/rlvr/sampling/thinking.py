@@ -3,11 +3,14 @@
 - `on`: the template's own generation prompt; the model thinks as long as it likes.
 - `off` (NoThinking, Ma et al. 2025): the assistant turn is prefilled with a closed thinking
   block: the opener, "Okay, I think I have finished thinking.", then the closing tag.
+- `empty`: the assistant turn is prefilled with an empty thinking block (opener, newline, closing
+  tag): the non-thinking mode a hybrid model was trained with (the shipped tiny reasoner's;
+  Qwen3's `enable_thinking=False` form has one more blank line).
 - `budget:N` (budget forcing): thinking is capped at N tokens; a sample that has not closed its
   thinking by then gets "\\n</think>\\n\\n" appended and answers within its own answer budget
   (the sampler's max_new_tokens). Forced tokens carry log-prob 0 (they were not sampled).
 
-Templates without thinking tags fail with a clear message for `off` and `budget:N`.
+Templates without thinking tags fail with a clear message for `off`, `empty` and `budget:N`.
 """
 
 from __future__ import annotations
@@ -21,17 +24,17 @@ FORCED_CLOSE = "\n</think>\n\n"
 
 @dataclass(frozen=True)
 class Thinking:
-    mode: str = "on"  # on | off | budget
+    mode: str = "on"  # on | off | empty | budget
     budget: int = 0
 
     @classmethod
     def parse(cls, text: str) -> Thinking:
-        """'on', 'off' or 'budget:N'."""
-        if text in ("on", "off"):
+        """'on', 'off', 'empty' or 'budget:N'."""
+        if text in ("on", "off", "empty"):
             return cls(text)
         if text.startswith("budget:") and text[7:].isdigit() and int(text[7:]) > 0:
             return cls("budget", int(text[7:]))
-        raise ValueError(f"thinking must be 'on', 'off' or 'budget:N' (N > 0 tokens), got {text!r}")
+        raise ValueError(f"thinking must be 'on', 'off', 'empty' or 'budget:N' (N > 0 tokens), got {text!r}")
 
 
 def supports_thinking(tokenizer) -> bool:
@@ -44,8 +47,8 @@ def render(tokenizer, messages: list[dict], thinking: Thinking) -> str:
     """The prompt text for `messages`, with the assistant turn opened per the thinking mode."""
     if not getattr(tokenizer, "chat_template", None):
         if thinking.mode != "on":
-            raise ValueError("thinking off/budget needs a chat template with thinking tags; this tokenizer has no "
-                             "chat template")
+            raise ValueError("thinking off/empty/budget needs a chat template with thinking tags; this tokenizer "
+                             "has no chat template")
         return "\n".join(m["content"] for m in messages)
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     if thinking.mode == "on":
@@ -53,10 +56,12 @@ def render(tokenizer, messages: list[dict], thinking: Thinking) -> str:
     if not supports_thinking(tokenizer):
         raise ValueError(f"thinking '{thinking.mode}' needs a chat template with {OPEN}...{CLOSE} tags; "
                          "this model's template has none: use --thinking on")
+    opened = text.rstrip().endswith(OPEN)
     if thinking.mode == "off":
-        opened = text.rstrip().endswith(OPEN)
         return text + ("" if opened else f"{OPEN}\n") + f"{NO_THINKING}\n{CLOSE}\n\n"
-    return text if text.rstrip().endswith(OPEN) else text + f"{OPEN}\n"
+    if thinking.mode == "empty":
+        return text + ("" if opened else f"{OPEN}\n") + f"{CLOSE}\n\n"
+    return text if opened else text + f"{OPEN}\n"
 
 
 def skipped_thinking(text: str) -> bool:

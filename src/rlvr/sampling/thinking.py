@@ -20,6 +20,10 @@ from dataclasses import dataclass
 OPEN, CLOSE = "<think>", "</think>"
 NO_THINKING = "Okay, I think I have finished thinking."
 FORCED_CLOSE = "\n</think>\n\n"
+# a hybrid model's non-thinking mode (what `rlvr sft` trains with answer_only_fraction)
+EMPTY_BLOCK = f"{OPEN}\n{CLOSE}"
+# what `off` and `empty` prefill after the block's opener
+PREFILLS = {"off": f"{NO_THINKING}\n{CLOSE}\n\n", "empty": f"{CLOSE}\n\n"}
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,8 @@ def render(tokenizer, messages: list[dict], thinking: Thinking) -> str:
     if not supports_thinking(tokenizer):
         raise ValueError(f"thinking '{thinking.mode}' needs a chat template with {OPEN}...{CLOSE} tags; "
                          "this model's template has none: use --thinking on")
-    opened = text.rstrip().endswith(OPEN)
-    if thinking.mode == "off":
-        return text + ("" if opened else f"{OPEN}\n") + f"{NO_THINKING}\n{CLOSE}\n\n"
-    if thinking.mode == "empty":
-        return text + ("" if opened else f"{OPEN}\n") + f"{CLOSE}\n\n"
-    return text if opened else text + f"{OPEN}\n"
+    opened = text if text.rstrip().endswith(OPEN) else text + f"{OPEN}\n"
+    return opened + PREFILLS.get(thinking.mode, "")
 
 
 def skipped_thinking(text: str) -> bool:

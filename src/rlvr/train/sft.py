@@ -61,12 +61,12 @@ def answer_only(solution: str) -> str:
     """The solution with its worked reasoning dropped (an empty thinking block, then the answer):
     the non-thinking mode of a hybrid model such as Qwen3. An empty block rather than the NoThinking
     sentence because a tiny model learns one token far faster than a sentence it never saw."""
-    from rlvr.sampling.thinking import CLOSE, OPEN
+    from rlvr.sampling.thinking import CLOSE, EMPTY_BLOCK, OPEN
 
     head, sep, answer = solution.partition(CLOSE)
     if not sep or not head.lstrip().startswith(OPEN):
         raise ValueError(f"answer_only_fraction needs solutions that open with {OPEN}...{CLOSE}, got {solution[:40]!r}")
-    return f"{OPEN}\n{CLOSE}{answer}"
+    return EMPTY_BLOCK + answer
 
 
 def is_answer_only(problem: Problem, cfg: SFTConfig) -> bool:

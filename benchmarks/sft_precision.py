@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rlvr.models import model_path
 from rlvr.suites.synthetic import synthetic_suite
-from rlvr.train.sft import batches, encode_example
+from rlvr.train.sft import batches, compact, encode_example
 
 
 def seconds_per_step(model, optimizer, chosen, precision: str) -> float:
@@ -37,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     path = model_path("tiny-reasoner")
     model, tokenizer = AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
-    examples = [encode_example(tokenizer, p) for p in synthetic_suite(per_task=10, seed=20)]
+    examples = [compact(*encode_example(tokenizer, p)) for p in synthetic_suite(per_task=10, seed=20)]
     chosen = list(batches(examples, 32, tokenizer.pad_token_id, random.Random(0)))[: args.steps]
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)  # tiny: the weights barely move between rounds
     times: dict[str, list[float]] = {"fp32": [], "bf16": []}

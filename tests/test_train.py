@@ -97,13 +97,30 @@ def test_skipping_zero_advantage_rollouts_does_not_change_training(tmp_path, tin
     assert not update_plan(TrainConfig(skip_zero_advantage=False)).skip_zero_advantage
 
 
+@pytest.mark.parametrize("amx, avx512_bf16, chosen", [(False, False, "fp32"), (True, False, "bf16"),
+                                                      (False, True, "bf16")])
+def test_auto_precision_picks_bf16_only_where_the_cpu_has_it(monkeypatch, amx, avx512_bf16, chosen):
+    # On an AVX2-only CPU bf16 autocast is emulated: 20x slower than fp32 for an SFT step here.
+    from rlvr.config import TrainConfig
+    from rlvr.models import precision_note, resolve_precision
+    from rlvr.train.loop import update_plan
+
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    assert resolve_precision("auto", "cpu") == chosen
+    assert resolve_precision("fp32", "cpu") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
+    assert update_plan(TrainConfig(precision="auto", device="cpu")).bf16 == (chosen == "bf16")
+    assert precision_note("auto", "cpu") == f"precision: auto -> {chosen} on cpu"
+    assert (precision_note("bf16", "cpu") is not None) == (chosen == "fp32")  # the warning: emulated bf16
+
+
 @pytest.mark.parametrize("override, message", [
     ({"bogus": 1}, "bogus: Extra inputs are not permitted"),
     ({"steps": "many"}, "steps: Input should be a valid integer"),
     ({"rollouts_per_prompt": 1}, "at least 2 rollouts"),
     ({"algo": {"kl_coef": 0.1}}, "kl_estimator"),
     ({"algo": {"advantage": "ppo"}}, "algo.advantage: unknown 'ppo'; valid: dr_grpo, grpo, pass_at_k, rloo"),
-    ({"precision": "fp16"}, "precision: Input should be 'fp32' or 'bf16'"),
+    ({"precision": "fp16"}, "precision: Input should be 'fp32', 'bf16' or 'auto'"),
 ])
 def test_bad_configs_name_the_key_before_any_work(tmp_path, tiny_model_dir, rubric_data, override, message):
     cfg = write_config(tmp_path, "bad", tiny_model_dir, rubric_data, **override)

@@ -16,8 +16,9 @@ class ConfigError(ValueError):
     """A config problem, one line, naming the key."""
 
 
-# matmul precision of a training step: bf16 = autocast, with float32 weights and optimizer
-Precision = Literal["fp32", "bf16"]
+# matmul precision of a training step: bf16 = autocast, with float32 weights and optimizer; auto =
+# bf16 where the device computes it natively (CUDA, CPUs with AMX/AVX512-BF16), else fp32
+Precision = Literal["fp32", "bf16", "auto"]
 
 
 class Strict(BaseModel):

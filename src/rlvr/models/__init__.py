@@ -24,6 +24,37 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def native_bf16(device: str) -> bool:
+    """Whether `device` multiplies bf16 matrices in hardware: a CUDA GPU with bf16, or a CPU with
+    AMX or AVX512-BF16. Elsewhere bf16 autocast is emulated (20x slower than fp32 for the tiny
+    reasoner's SFT step on an AVX2-only CPU: benchmarks/sft_precision.py)."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # torch.cpu's own checks
+    return device == "cpu" and any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """`auto` -> bf16 where `device` computes it natively, else fp32; `fp32` / `bf16` as given."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(device) else "fp32"
+
+
+def precision_note(precision: str, device: str) -> str | None:
+    """One line on what `precision` means on `device`, when it is worth saying: what `auto`
+    chose, or that an explicit bf16 will be slow because this CPU emulates it."""
+    chosen = resolve_precision(precision, device)
+    if precision == "auto":
+        return f"precision: auto -> {chosen} on {device}"
+    if chosen == "bf16" and device == "cpu" and not native_bf16(device):
+        return ("warning: precision bf16 on a CPU without AMX/AVX512-BF16: autocast is emulated there and "
+                "much slower than fp32 (use precision: auto or fp32)")
+    return None
+
+
 def model_path(name_or_path: str | Path) -> Path:
     """A shipped model's directory for its name; for a training run (`rlvr train`'s RUN_DIR, or
     its `checkpoints/latest` pointer file) the checkpoint `latest` names; otherwise the path itself."""

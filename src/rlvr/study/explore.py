@@ -46,7 +46,7 @@ class StudyConfig(Strict):
     rollouts_per_prompt: int = 8
     max_new_tokens: int = 96
     lr: float = 1e-4  # 3e-4 collapsed the stage-3 tiny reasoner in the main job (README)
-    precision: Precision = "bf16"  # the learner's autocast (as the main job)
+    precision: Precision = "auto"  # the learner's autocast (as the main job: bf16 where native)
     workers: int | None = None
     output: Path = Path("runs/study")
 

@@ -17,7 +17,7 @@ import yaml
 
 from rlvr.config import TrainConfig
 from rlvr.explore import Method, StepContext, make_method
-from rlvr.models import model_path, resolve_device
+from rlvr.models import model_path, precision_note, resolve_device, resolve_precision
 from rlvr.problems import Problem
 from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.thinking import skipped_thinking
@@ -109,7 +109,8 @@ def lora_model(cfg: TrainConfig, resume_from: Path | None):
 
 def update_plan(cfg: TrainConfig) -> UpdatePlan:
     return UpdatePlan(epochs=cfg.ppo_epochs, minibatch=cfg.minibatch_size, microbatch=cfg.microbatch_size,
-                      grad_clip=cfg.grad_clip, temperature=cfg.temperature, bf16=cfg.precision == "bf16",
+                      grad_clip=cfg.grad_clip, temperature=cfg.temperature,
+                      bf16=resolve_precision(cfg.precision, resolve_device(cfg.device)) == "bf16",
                       share_prompts=cfg.share_prompts, skip_zero_advantage=cfg.skip_zero_advantage)
 
 
@@ -246,6 +247,9 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
         log(f"no checkpoint in {run_dir}: starting from step 0")
     (run_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False))
     state = setup(cfg, checkpoint)
+    note = precision_note(cfg.precision, resolve_device(cfg.device))
+    if note:
+        log(note)
     kept = metrics_until(run_dir, state.step)
     (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
     spent = sum(r.get("sampled_tokens", 0) for r in kept)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from rlvr.config import SFTConfig
-from rlvr.models import model_path, resolve_device
+from rlvr.models import model_path, precision_note, resolve_device, resolve_precision
 from rlvr.problems import Problem
 
 
@@ -175,6 +175,10 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
     model, tokenizer = load_or_build(cfg, problems)
     device = resolve_device(cfg.device)
     model.to(device)
+    precision = resolve_precision(cfg.precision, device)
+    note = precision_note(cfg.precision, device)
+    if note:
+        log(note)
     encoded = training_examples(cfg, tokenizer, problems)
     examples = [e for e in encoded if len(e[0]) <= cfg.max_len]
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
@@ -190,7 +194,7 @@ def run_sft(cfg: SFTConfig, log=print) -> Path:
     deadline = start + 60 * cfg.max_minutes if cfg.max_minutes else math.inf
     while step < last and time.perf_counter() < deadline:
         for ids, labels, mask in batches(examples, cfg.batch_size, tokenizer.pad_token_id, rng):
-            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+            with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16"):
                 loss = model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device)).loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

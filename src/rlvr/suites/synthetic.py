@@ -181,6 +181,16 @@ class StdinAggregate(Task):
                     [f"parse the integers, print {kind} plus {k}: {expr}"], f"```python\n{code}```", [expr])
 
 
+def choice_options(rng: random.Random, right: int) -> list[int]:
+    """Four positive options in increasing order, each within 5 of the right one, which sits at a
+    uniformly drawn position (among those that leave room for smaller positive options): the
+    letter alone tells nothing, so the model has to compute."""
+    below = rng.choice([r for r in range(4) if r <= right - 1])
+    lower = rng.sample(range(max(1, right - 5), right), below)
+    higher = rng.sample(range(right + 1, right + 6), 3 - below)
+    return sorted([*lower, right, *higher])
+
+
 class PhysicsChoice(Task):
     name, domain = "physics_mc", "science"
     LAWS: ClassVar = [("force", "F = m a", "a {m} kg mass accelerating at {a} m/s^2", "N", lambda m, a: m * a),
@@ -191,8 +201,7 @@ class PhysicsChoice(Task):
         quantity, law, setup, unit, fn = rng.choice(self.LAWS[:level])
         m, a = rng.randint(1, 5 + 3 * level), rng.randint(1, 4 + 3 * level)
         right = fn(m, a)
-        wrong = {right + rng.randint(1, 5), right + 10, abs(right - rng.randint(1, 4)) + 1} - {right}
-        options = sorted({right, *sorted(wrong)[:3]})
+        options = choice_options(rng, right)
         letter = "ABCD"[options.index(right)]
         shown = " ".join(f"({L}) {v} {unit}" for L, v in zip("ABCD", options))
         prompt = f"What is the {quantity} of {setup.format(m=m, a=a)}? {shown}. Answer with the letter."

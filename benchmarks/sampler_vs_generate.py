@@ -44,7 +44,7 @@ def count_tokens(rows: torch.Tensor, eos: set[int], pad: int) -> int:
 
 
 def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, model=None, device: str = "cpu",
-          dtype: str = "fp32") -> None:
+          dtype: str = "fp32", floor: bool = False) -> None:
     model = model if model is not None else build_model(tokenizer, **SIZES[name]).eval()
     if device == "cuda" or dtype == "bf16":  # bf16 is what TorchSampler.from_pretrained loads on CUDA
         model = model.to(device=device, dtype=torch.bfloat16)
@@ -90,6 +90,31 @@ def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, mod
     print(f"{name:<21} {params_m:>7.1f}M  {len(prompts)}x{n} {width:>7}  {rate['generate']:>12.0f} "
           f"{rate['plain']:>10.0f} {rate['rlvr']:>10.0f} {rate['plain'] / rate['generate']:>7.2f}x "
           f"{rate['rlvr'] / rate['generate']:>7.2f}x   greedy identical: {same}")
+    if floor:
+        ours, theirs = arithmetic_floor(model, batch, len(prompts) * n, new_tokens)
+        print(f"{'':<21} forwards alone (no cache, no sampling; an estimate, not a bound): rlvr {ours:.2f} s "
+              f"(measured {min(times['rlvr']):.2f} s), generate() {theirs:.2f} s (measured "
+              f"{min(times['generate']):.2f} s); their ratio: {theirs / ours:.2f}x")
+
+
+@torch.inference_mode()
+def arithmetic_floor(model, batch: torch.Tensor, rows: int, new_tokens: int) -> tuple[float, float]:
+    """Seconds of the forwards a sampler of this model runs, with the KV cache and sampling left
+    out (a decode loop's own forwards can come in under this: another attention path): one
+    prefill per prompt + new_tokens single-token steps of `rows` rows, and the same with every
+    prompt prefilled once per sample, as generate() does."""
+    n = rows // batch.shape[0]
+    step_ids = batch[:, -1:].repeat_interleave(n, 0)
+
+    def seconds(ids: torch.Tensor, repeats: int = 1) -> float:
+        model(input_ids=ids, use_cache=False)  # warm-up
+        t = time.perf_counter()
+        for _ in range(repeats):
+            model(input_ids=ids, use_cache=False, logits_to_keep=1)
+        return (time.perf_counter() - t) / repeats
+
+    step = seconds(step_ids, repeats=8) * new_tokens
+    return seconds(batch) + step, seconds(batch.repeat_interleave(n, 0)) + step
 
 
 def main() -> None:
@@ -101,6 +126,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"], help="weights on CPU (CUDA: always bf16)")
     parser.add_argument("--few-shot", type=int, default=0, help="worked examples before each question")
+    parser.add_argument("--floor", action="store_true", help="also time the model's forwards alone, without a "
+                                                             "cache: the arithmetic both samplers must do")
     parser.add_argument("--model-dir", help="also measure a trained model (e.g. runs/tiny_reasoner), whose "
                                             "samples stop at different lengths")
     args = parser.parse_args()
@@ -117,7 +144,7 @@ def main() -> None:
     print(f"{'model':<21} {'params':>8}  batch  prompt  {'generate tok/s':>14} {'rlvr plain':>10} "
           f"{'rlvr':>10} {'plain/gen':>9} {'rlvr/gen':>7}")
     for name in [m for m in args.models.split(",") if m]:
-        bench(name, tokenizer, prompts, args.n, args.new_tokens, device=args.device, dtype=args.dtype)
+        bench(name, tokenizer, prompts, args.n, args.new_tokens, device=args.device, dtype=args.dtype, floor=args.floor)
     if args.model_dir:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

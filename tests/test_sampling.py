@@ -111,6 +111,23 @@ def test_pick_tokens_top_k_one_is_greedy():
     assert uniform[1].item() == pytest.approx(-math.log(8)) and uniform[2].item() == pytest.approx(0.0, abs=1e-6)
 
 
+@pytest.mark.parametrize("vocab", [3000, 4096])  # a partial last block, and whole blocks only
+def test_two_level_inverse_cdf_draws_what_one_float64_cumsum_draws(vocab):
+    from rlvr.sampling.torch_backend import BLOCK, inverse_cdf
+
+    assert vocab > BLOCK
+    torch.manual_seed(0)
+    logits = torch.randn(4000, vocab) * 4
+    logits[:, 1000:1100] = float("-inf")  # zero probability, across a block boundary (1024)
+    probs = torch.softmax(logits, dim=-1)
+    got = inverse_cdf(probs, torch.Generator().manual_seed(5))
+    u = torch.rand(len(probs), 1, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    cdf = probs.double().cumsum(dim=-1)  # the one-level reference, with the same uniforms
+    expected = torch.searchsorted(cdf, u * cdf[:, -1:], right=True)[:, 0]
+    assert not bool(((got >= 1000) & (got < 1100)).any())
+    assert float((got == expected).float().mean()) > 0.999  # only draws within float32 rounding of a boundary differ
+
+
 def test_thinking_modes(sampler):
     msgs = [{"role": "user", "content": "hi"}]
     off = render(sampler.tokenizer, msgs, Thinking.parse("off"))

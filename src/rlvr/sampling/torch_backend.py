@@ -33,7 +33,7 @@ def pick_tokens(logits: torch.Tensor, params: SamplingParams, generator: torch.G
     if params.temperature == 0:
         tokens = logits.argmax(dim=-1)
         return tokens, logits.gather(-1, tokens[:, None])[:, 0] - lse, certainty
-    z = logits / params.temperature
+    z = logits if params.temperature == 1.0 else logits / params.temperature  # a pass saved at 152k entries
     if params.top_k and params.top_k < z.shape[-1]:
         kth = torch.topk(z, params.top_k, dim=-1).values[:, -1:]
         z = z.masked_fill(z < kth, float("-inf"))
@@ -44,16 +44,40 @@ def pick_tokens(logits: torch.Tensor, params: SamplingParams, generator: torch.G
     return tokens, logp.gather(-1, tokens[:, None])[:, 0], certainty
 
 
+BLOCK = 1024  # vocabulary entries per block of the two-level inverse CDF
+
+
 def inverse_cdf(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """One draw per row by inverting the CDF with a single uniform number per row.
 
-    Exact (float64 cumulative sums); on CPU ~40x faster than torch.multinomial, which draws
-    a random number per vocabulary entry. Zero-probability tokens have empty intervals.
+    On CPU ~40x faster than torch.multinomial, which draws a random number per vocabulary entry.
+    Up to BLOCK entries: one float64 cumulative sum. Larger vocabularies go in two levels, since a
+    float64 cumulative sum over 151,936 entries x 64 rows took 85 ms per decode step here: the
+    uniform picks a block of BLOCK entries by the blocks' masses (float32 sums, cumulated in
+    float64), then an entry by that block's own float64 cumulative sums. The probabilities are
+    float32, so summing blocks in float32 adds no error larger than theirs (~1e-7 relative).
+    Zero-probability tokens have empty intervals.
     """
-    cdf = probs.double().cumsum(dim=-1)
-    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device, dtype=torch.float64)
-    index = torch.searchsorted(cdf, u * cdf[:, -1:], right=True)[:, 0]
-    return index.clamp(max=probs.shape[-1] - 1)
+    rows, vocab = probs.shape
+    u = torch.rand(rows, 1, generator=generator, device=probs.device, dtype=torch.float64)
+    if vocab <= BLOCK:
+        cdf = probs.double().cumsum(dim=-1)
+        return torch.searchsorted(cdf, u * cdf[:, -1:], right=True)[:, 0].clamp(max=vocab - 1)
+    full = vocab - vocab % BLOCK
+    sums = probs[:, :full].view(rows, -1, BLOCK).sum(dim=-1)
+    if full < vocab:
+        sums = torch.cat([sums, probs[:, full:].sum(dim=-1, keepdim=True)], dim=-1)
+    block_cdf = sums.double().cumsum(dim=-1)
+    target = u * block_cdf[:, -1:]
+    block = torch.searchsorted(block_cdf, target, right=True).clamp(max=sums.shape[1] - 1)  # [rows, 1]
+    offsets = torch.arange(BLOCK, device=probs.device)
+    index = block * BLOCK + offsets
+    within = probs.gather(-1, index.clamp(max=vocab - 1)).double().masked_fill(index >= vocab, 0.0)
+    before = torch.where(block > 0, block_cdf.gather(-1, (block - 1).clamp(min=0)), 0.0)
+    pick = torch.searchsorted(before + within.cumsum(dim=-1), target, right=True)
+    # rounding can put the target just past the block's cumulative sum: take its last entry with mass
+    last = torch.where(within > 0, offsets, 0).amax(dim=-1, keepdim=True)
+    return (block * BLOCK + torch.minimum(pick, last))[:, 0]
 
 
 def nucleus(z: torch.Tensor, top_p: float, candidates: int = 64) -> torch.Tensor:

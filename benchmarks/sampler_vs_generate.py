@@ -91,14 +91,14 @@ def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, mod
           f"{rate['plain']:>10.0f} {rate['rlvr']:>10.0f} {rate['plain'] / rate['generate']:>7.2f}x "
           f"{rate['rlvr'] / rate['generate']:>7.2f}x   greedy identical: {same}")
     if floor:
-        ours, theirs = arithmetic_floor(model, batch, len(prompts) * n, new_tokens)
+        ours, theirs = forwards_alone(model, batch, len(prompts) * n, new_tokens)
         print(f"{'':<21} forwards alone (no cache, no sampling; an estimate, not a bound): rlvr {ours:.2f} s "
               f"(measured {min(times['rlvr']):.2f} s), generate() {theirs:.2f} s (measured "
               f"{min(times['generate']):.2f} s); their ratio: {theirs / ours:.2f}x")
 
 
 @torch.inference_mode()
-def arithmetic_floor(model, batch: torch.Tensor, rows: int, new_tokens: int) -> tuple[float, float]:
+def forwards_alone(model, batch: torch.Tensor, rows: int, new_tokens: int) -> tuple[float, float]:
     """Seconds of the forwards a sampler of this model runs, with the KV cache and sampling left
     out (a decode loop's own forwards can come in under this: another attention path): one
     prefill per prompt + new_tokens single-token steps of `rows` rows, and the same with every

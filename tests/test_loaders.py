@@ -84,13 +84,13 @@ def test_synthetic_suite_is_deterministic_and_every_worked_solution_scores(score
     assert not set(heldout) & {p.prompt_text() for p in load_suite("synthetic")}
 
 
-
 def test_multiple_choice_letters_carry_no_answer():
     # The right option's position is drawn per problem: a model that always answers one letter
     # scores about a quarter, not the 76% an earlier version of physics_mc gave to "B".
     letters = Counter(p.answer for p in synthetic_suite(per_task=100, seed=0, tasks=["physics_mc"]))
     assert set(letters) == set("ABCD")
     assert max(letters.values()) / sum(letters.values()) < 0.35
+
 
 LCB_FUNCTIONAL = {
     "question_id": "lcb-f1", "question_content": "Return the sum of nums plus k.",

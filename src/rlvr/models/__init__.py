@@ -46,10 +46,9 @@ def resolve_precision(precision: str, device: str) -> str:
 def precision_note(precision: str, device: str) -> str | None:
     """One line on what `precision` means on `device`, when it is worth saying: what `auto`
     chose, or that an explicit bf16 will be slow because this CPU emulates it."""
-    chosen = resolve_precision(precision, device)
     if precision == "auto":
-        return f"precision: auto -> {chosen} on {device}"
-    if chosen == "bf16" and device == "cpu" and not native_bf16(device):
+        return f"precision: auto -> {resolve_precision(precision, device)} on {device}"
+    if precision == "bf16" and device == "cpu" and not native_bf16(device):
         return ("warning: precision bf16 on a CPU without AMX/AVX512-BF16: autocast is emulated there and "
                 "much slower than fp32 (use precision: auto or fp32)")
     return None

@@ -111,6 +111,24 @@ def test_pick_tokens_top_k_one_is_greedy():
     assert uniform[1].item() == pytest.approx(-math.log(8)) and uniform[2].item() == pytest.approx(0.0, abs=1e-6)
 
 
+@pytest.mark.parametrize("params", [SamplingParams(), SamplingParams(temperature=0.7, top_p=0.9),
+                                    SamplingParams(temperature=1.3, top_k=50)])
+def test_pick_tokens_logprobs_are_log_softmax_of_the_filtered_logits(params):
+    from rlvr.sampling.torch_backend import nucleus
+
+    torch.manual_seed(1)
+    logits = torch.randn(64, 5000) * 3  # over BLOCK: the two-level draw
+    tokens, lps, _ = pick_tokens(logits, params, torch.Generator().manual_seed(2))
+    z = logits / params.temperature
+    if params.top_k:
+        z = z.masked_fill(z < torch.topk(z, params.top_k, dim=-1).values[:, -1:], float("-inf"))
+    if params.top_p < 1.0:
+        z = nucleus(z, params.top_p)
+    ref = torch.log_softmax(z, dim=-1).gather(-1, tokens[:, None])[:, 0]
+    assert bool(torch.isfinite(ref).all())  # no filtered-out token is ever drawn
+    assert torch.allclose(lps, ref, atol=1e-5)
+
+
 @pytest.mark.parametrize("vocab", [3000, 4096])  # a partial last block, and whole blocks only
 def test_two_level_inverse_cdf_draws_what_one_float64_cumsum_draws(vocab):
     from rlvr.sampling.torch_backend import BLOCK, inverse_cdf

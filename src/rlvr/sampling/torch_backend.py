@@ -39,9 +39,11 @@ def pick_tokens(logits: torch.Tensor, params: SamplingParams, generator: torch.G
         z = z.masked_fill(z < kth, float("-inf"))
     if params.top_p < 1.0:
         z = nucleus(z, params.top_p)
-    logp = torch.log_softmax(z, dim=-1)
-    tokens = inverse_cdf(logp.exp(), generator)
-    return tokens, logp.gather(-1, tokens[:, None])[:, 0], certainty
+    # probabilities by one subtraction and an in-place exp, and log-probs only of the drawn tokens:
+    # two passes over [B, V] fewer than log_softmax then exp (at 151,936 entries a pass is ~10 ms)
+    z_lse = lse if z is logits else torch.logsumexp(z, dim=-1)
+    tokens = inverse_cdf((z - z_lse[:, None]).exp_(), generator)
+    return tokens, z.gather(-1, tokens[:, None])[:, 0] - z_lse, certainty
 
 
 BLOCK = 1024  # vocabulary entries per block of the two-level inverse CDF

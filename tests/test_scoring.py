@@ -17,9 +17,30 @@ def test_hard_time_limit_kills_a_stuck_verifier_and_keeps_the_others():
     slow = Problem(id="s", domain="code", prompt="q", tests={"style": "asserts", "code": ["assert True"], "wall_s": 30})
     fast = Problem(id="f", domain="math", prompt="q", answer="3")
     with Scorer(workers=2, timeout_s=1.0) as scorer:
-        scores = scorer.score_many([(slow, "```python\nwhile True:\n    pass\n```"), (fast, "\\boxed{3}")] * 2)
+        stuck = [f"```python\nwhile True:\n    x = {i}\n```" for i in range(2)]  # two distinct stuck programs
+        scores = scorer.score_many([pair for code in stuck for pair in ((slow, code), (fast, "\\boxed{3}"))])
     assert [s.reason for s in scores[0::2]] == ["verifier timed out"] * 2
     assert [s.correct for s in scores[1::2]] == [True, True]
+
+
+def test_a_repeated_completion_is_scored_once_and_each_repeat_gets_its_own_score(monkeypatch):
+    p = Problem(id="p", domain="math", prompt="q", answer="3")
+    twin = Problem(id="p", domain="math", prompt="q", answer="4")  # same id, another problem: not merged
+    scored = []
+    original = Scorer._score_distinct
+
+    def recording(self, pairs):
+        scored.extend(pairs)
+        return original(self, pairs)
+
+    monkeypatch.setattr(Scorer, "_score_distinct", recording)
+    texts = ["\\boxed{3}", "\\boxed{4}", "\\boxed{3}", "\\boxed{3}"]
+    with Scorer(workers=2) as scorer:
+        scores = scorer.score_many([(p, t) for t in texts] + [(twin, "\\boxed{4}")])
+    assert [s.correct for s in scores] == [True, False, True, True, True]
+    assert [(q.answer, t) for q, t in scored] == [("3", "\\boxed{3}"), ("3", "\\boxed{4}"), ("4", "\\boxed{4}")]
+    scores[0].reward = 0.5  # a caller shaping one rollout's reward leaves its repeats alone
+    assert scores[2].reward == scores[3].reward == 1.0
 
 
 def test_bad_ground_truth_is_flagged_as_an_error_not_a_crash():

@@ -137,10 +137,28 @@ class Scorer:
             return Score(reward=0.0, correct=False, reason=f"scoring failed: {type(e).__name__}: {e}"[:300], error=True)
 
     def score_many(self, pairs: Iterable[tuple[Problem, str]]) -> list[Score]:
-        """Score many items. Items of the fast domains travel in chunks (one process round
-        trip per chunk instead of per item); a chunk that times out or dies is re-scored item
-        by item, so one bad item still costs only its own result."""
+        """Score many items. A completion repeated for the same problem is scored once (a
+        verdict is a function of the two, and a sharpened policy repeats itself: after the main
+        job, its 116 held-out write_function samples held 46 distinct texts, and each costs a
+        sandbox run); each repeat gets its own copy of the Score."""
         pairs = list(pairs)
+        slot_of: dict[tuple[int, str], int] = {}
+        firsts: list[int] = []  # the index of each distinct item's first occurrence
+        slots = []
+        for i, (problem, completion) in enumerate(pairs):
+            key = (id(problem), completion)
+            if key not in slot_of:
+                slot_of[key] = len(firsts)
+                firsts.append(i)
+            slots.append(slot_of[key])
+        distinct = self._score_distinct([pairs[i] for i in firsts])
+        return [distinct[slot] if firsts[slot] == i else distinct[slot].model_copy(deep=True)
+                for i, slot in enumerate(slots)]
+
+    def _score_distinct(self, pairs: list[tuple[Problem, str]]) -> list[Score]:
+        """Items of the fast domains travel in chunks (one process round trip per chunk instead
+        of per item); a chunk that times out or dies is re-scored item by item, so one bad item
+        still costs only its own result."""
         fast = [i for i, (p, _) in enumerate(pairs) if p.domain not in TIMEOUT_S]
         size = max(1, min(CHUNK, len(fast) // (4 * self.workers)))
         chunks = [fast[i : i + size] for i in range(0, len(fast), size)] if size > 1 else []

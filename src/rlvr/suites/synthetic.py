@@ -306,12 +306,10 @@ class PredictOutput(Task):
             steps = [f"xs = {xs}", "add {}: {}".format(k, ", ".join(f"{x} + {k} = {x + k}" for x in xs))]
         elif level == 2:
             evens = [x for x in xs if x % 2 == 0]
-            products = ", ".join(f"{x} * {k} = {x * k}" for x in evens) or "none"
-            steps = [f"xs = {xs}", f"even: {evens}", f"times {k}: {products}"]
+            steps = [f"xs = {xs}", f"even: {evens}", f"times {k}: {result}"]
         else:
             kept = [x for x in xs if x > k]
-            additions = chain(kept, ["+"] * (len(kept) - 1))[0] if kept else []
-            steps = [f"xs = {xs}", f"greater than {k}: {kept}", *additions, f"sum = {result}"]
+            steps = [f"xs = {xs}", f"greater than {k}: {kept}", f"sum = {result}"]
         prompt = f"{code}\nWhat does f({xs}) return? Answer as a Python literal in [ANSWER][/ANSWER]."
         return Made({"prompt": prompt, "answer": {"style": "cruxeval", "mode": "output", "code": code,
                                                   "input": repr(xs)}},

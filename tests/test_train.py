@@ -190,6 +190,17 @@ def test_lora_trains_only_adapters_and_resumes(tmp_path, tiny_model_dir, rubric_
     assert "step 3/3" in resumed.stderr + resumed.stdout and "step 1/3" not in resumed.stderr + resumed.stdout
     resumed_adapters = load_file(str(tmp_path / "lora" / "checkpoints" / "step-3" / "adapter_model.safetensors"))
     assert set(resumed_adapters) == set(adapters)
+    # the run directory is a model for rlvr eval: its latest checkpoint, adapters on their base
+    evaluated = subprocess.run([*RLVR, "eval", "--model", str(tmp_path / "lora"), "--data", str(rubric_data), "--n", "2",
+                                "--k", "1,2", "--max-new-tokens", "8", "-o", str(tmp_path / "lora-eval")],
+                               capture_output=True, text=True, timeout=300)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads((tmp_path / "lora-eval" / "metrics.json").read_text())["n"] == 2
+    from rlvr.sampling.torch_backend import TorchSampler
+
+    loaded = TorchSampler.from_pretrained(tmp_path / "lora", device="cpu").model  # what rlvr eval samples from
+    trained = {n: p for n, p in loaded.named_parameters() if "lora_B" in n}
+    assert trained and any(float(p.abs().sum()) > 0 for p in trained.values())  # the adapters, not the bare base
 
 
 def test_train_without_a_config_is_the_main_job():

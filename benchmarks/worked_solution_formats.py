@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -54,7 +55,11 @@ def write_data(path: Path, seeds: range, digits: bool) -> int:
         for p in synthetic_suite(per_task=10, levels=(2,), seed=seed, tasks=["arith"]):
             row = p.model_dump(mode="json")
             if digits:
-                a, op, b = p.prompt_text().split(".")[0].removeprefix("Compute ").split()
+                # level-2 arith prompts are "Compute A op B. ..." (rlvr.suites.synthetic.Arithmetic)
+                match = re.match(r"Compute (\d+) ([+-]) (\d+)\.", p.prompt_text())
+                if match is None:
+                    raise ValueError(f"{p.id}: not a two-term arith prompt: {p.prompt_text()[:60]!r}")
+                a, op, b = match.groups()
                 row["meta"]["solution"] = think("\n".join(digit_steps(int(a), int(b), op)),
                                                 f"The result is \\boxed{{{p.answer}}}.")
             rows.append(row)

@@ -23,6 +23,7 @@ import torch
 
 from rlvr.models.tiny import build_model, build_tokenizer
 from rlvr.sampling.base import SamplingParams
+from rlvr.sampling.kv_cache import keeps_only_some_logits
 from rlvr.sampling.torch_backend import TorchSampler
 from rlvr.suites.synthetic import synthetic_suite
 
@@ -105,12 +106,13 @@ def forwards_alone(model, batch: torch.Tensor, rows: int, new_tokens: int) -> tu
     prompt prefilled once per sample, as generate() does."""
     n = rows // batch.shape[0]
     step_ids = batch[:, -1:].repeat_interleave(n, 0)
+    last_only = {"logits_to_keep": 1} if keeps_only_some_logits(type(model)) else {}  # as forward_step does
 
     def seconds(ids: torch.Tensor, repeats: int = 1) -> float:
         model(input_ids=ids, use_cache=False)  # warm-up
         t = time.perf_counter()
         for _ in range(repeats):
-            model(input_ids=ids, use_cache=False, logits_to_keep=1)
+            model(input_ids=ids, use_cache=False, **last_only)
         return (time.perf_counter() - t) / repeats
 
     step = seconds(step_ids, repeats=8) * new_tokens

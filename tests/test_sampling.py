@@ -6,7 +6,7 @@ import torch
 
 from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.thinking import NO_THINKING, Thinking, render
-from rlvr.sampling.torch_backend import TorchSampler, pick_tokens
+from rlvr.sampling.torch_backend import BLOCK, TorchSampler, inverse_cdf, nucleus, pick_tokens
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +114,6 @@ def test_pick_tokens_top_k_one_is_greedy():
 @pytest.mark.parametrize("params", [SamplingParams(), SamplingParams(temperature=0.7, top_p=0.9),
                                     SamplingParams(temperature=1.3, top_k=50)])
 def test_pick_tokens_logprobs_are_log_softmax_of_the_filtered_logits(params):
-    from rlvr.sampling.torch_backend import nucleus
-
     torch.manual_seed(1)
     logits = torch.randn(64, 5000) * 3  # over BLOCK: the two-level draw
     tokens, lps, _ = pick_tokens(logits, params, torch.Generator().manual_seed(2))
@@ -131,8 +129,6 @@ def test_pick_tokens_logprobs_are_log_softmax_of_the_filtered_logits(params):
 
 @pytest.mark.parametrize("vocab", [3000, 4096])  # a partial last block, and whole blocks only
 def test_two_level_inverse_cdf_draws_what_one_float64_cumsum_draws(vocab):
-    from rlvr.sampling.torch_backend import BLOCK, inverse_cdf
-
     assert vocab > BLOCK
     torch.manual_seed(0)
     logits = torch.randn(4000, vocab) * 4

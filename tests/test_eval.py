@@ -134,3 +134,19 @@ def test_ctrl_c_keeps_whole_problems_and_a_rerun_completes(tmp_path, tiny_model_
     assert len(final) == 160 and len({r["problem_id"] for r in final}) == 40
     assert final[: len(rows)] == rows  # the first run's problems were kept, not redone
     assert not any(r["error"] for r in final)  # no item was recorded as failed by the interrupt
+
+
+def test_tasks_and_domains_keep_only_those_problems_and_name_unknown_ones(tmp_path):
+    c = completions_file(tmp_path)
+    run = tmp_path / "run"
+    result = subprocess.run([*RLVR, "eval", "--completions", str(c), "--k", "1", "--domains", "science",
+                             "-o", str(run)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(x) for x in (run / "samples.jsonl").read_text().splitlines()]
+    assert {r["problem_id"] for r in rows} == {"s1"}
+    assert set(json.loads((run / "metrics.json").read_text())["by_domain"]) == {"science"}
+    result = subprocess.run([*RLVR, "eval", "--completions", str(c), "--k", "1", "--tasks", "arith,nope",
+                             "-o", str(tmp_path / "run2")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "nope" in errors[0] and "present: arith,mc" in errors[0], result.stderr

@@ -44,6 +44,24 @@ def load_problems(data: Path | None, fmt: str | None, suite: str | None) -> list
     return load_data(data, fmt)
 
 
+def only(problems: list, names: str | None, field: str) -> list:
+    """Keep the problems (or (problem, completions) pairs) whose `field` (task or domain) is
+    among the comma-separated `names`; None keeps all. A name no problem has is an error."""
+    if not names:
+        return problems
+    wanted = {x.strip() for x in names.split(",") if x.strip()}
+
+    def value(item) -> str | None:
+        return getattr(item[0] if isinstance(item, tuple) else item, field)
+
+    present = {value(item) for item in problems}
+    unknown = wanted - present
+    if unknown:
+        raise EvalError(f"--{field}s {','.join(sorted(unknown))}: no such {field} in these problems; "
+                        f"present: {','.join(sorted(str(x) for x in present))}")
+    return [item for item in problems if value(item) in wanted]
+
+
 def make_sampler(model: str, thinking: str, batch_size: int, served_model: str | None, tokenizer: str | None):
     from rlvr.sampling.thinking import Thinking
 
@@ -84,6 +102,8 @@ def eval_command(
     data: Path = typer.Option(None, "--data", help="Problems file (JSONL/Parquet)."),
     fmt: str = typer.Option(None, "--format", help="Public format of --data (math, gpqa, mbpp, livecodebench, ...)."),
     suite: str = typer.Option(None, "--suite", help="Built-in suite: synthetic, synthetic-l1..l3, humaneval, ..."),
+    tasks: str = typer.Option(None, "--tasks", help="Only these tasks, comma-separated (e.g. table_qa,arith)."),
+    domains: str = typer.Option(None, "--domains", help="Only these domains, comma-separated (e.g. math,code)."),
     n: int = typer.Option(16, "--n", help="Samples per problem."),
     k: str = typer.Option("1,4,16", "--k", help="pass@k / maj@k values, comma-separated, each <= n."),
     thinking: str = typer.Option("on", "--thinking", help="on | off | empty | budget:N"),
@@ -106,7 +126,7 @@ def eval_command(
                 raise EvalError("give --model or --completions, not both")
             if not completions.exists():
                 raise EvalError(f"{completions} does not exist")
-            groups = load_completion_groups(completions)
+            groups = only(only(load_completion_groups(completions), tasks, "task"), domains, "domain")
             if not groups:
                 raise EvalError(f"{completions} has no records: nothing to evaluate")
             check_ks(ks, min(len(c) for _, c in groups))
@@ -116,7 +136,7 @@ def eval_command(
         else:
             if model is None:
                 raise EvalError("give --model PATH_OR_URL (or --completions FILE)")
-            problems = load_problems(data, fmt, suite)
+            problems = only(only(load_problems(data, fmt, suite), tasks, "task"), domains, "domain")
             from rlvr.sampling.base import SamplingParams
 
             check_ks(ks, n)

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,6 +134,34 @@ def main() -> None:
             for skip in (True, False):
                 rows = run_rlvr(args.model, prompts, args, Path(tmp) / f"skip{skip}", precision, skip)[1:]
                 report(precision, trl_s, rows, "skips zero-advantage rows" if skip else "runs every row")
+            print(learning_throughput(rows, args.model))
+
+
+def matmul_gflops(size: int = 1024, reps: int = 10) -> float:
+    """This machine's float32 matmul rate on a large square product: a ceiling for the learner."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * size**3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def learning_throughput(rows: list[dict], model: str) -> str:
+    """How close running every row comes to the machine's arithmetic: forward + backward is about
+    6 x parameters FLOPs per completion token (prompts, run once per group, left out)."""
+    from safetensors import safe_open
+
+    with safe_open(str(Path(model) / "model.safetensors"), "pt") as f:
+        params = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys())
+    tokens_per_s = statistics.median(r["train_tok_s"] for r in rows)
+    rate = 6 * params * tokens_per_s / 1e9
+    ceiling = matmul_gflops()
+    return (f"  every row: the learner trains {tokens_per_s:,.0f} completion tokens/s = {rate:.1f} GFLOP/s "
+            f"(6 x {params / 1e6:.2f}M parameters per token); a 1024^3 float32 matmul here: {ceiling:.1f} "
+            f"GFLOP/s ({rate / ceiling:.0%} of it)")
 
 
 def report(precision: str, trl_s: float, rows: list[dict], mode: str) -> None:

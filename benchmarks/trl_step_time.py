@@ -131,10 +131,11 @@ def main() -> None:
             trl_s = statistics.median(run_trl(python, args.model, prompts, args, Path(tmp), precision)[1:])
             # rlvr twice: with its default of skipping rollouts whose advantage is 0 (all-same
             # groups: their gradient is exactly 0), and running every rollout as TRL does.
-            for skip in (True, False):
-                rows = run_rlvr(args.model, prompts, args, Path(tmp) / f"skip{skip}", precision, skip)[1:]
+            runs = {skip: run_rlvr(args.model, prompts, args, Path(tmp) / f"skip{skip}", precision, skip)[1:]
+                    for skip in (True, False)}
+            for skip, rows in runs.items():
                 report(precision, trl_s, rows, "skips zero-advantage rows" if skip else "runs every row")
-            print(learning_throughput(rows, args.model))
+            print(learning_throughput(runs[False], args.model))
 
 
 def matmul_gflops(size: int = 1024, reps: int = 10) -> float:

@@ -149,4 +149,4 @@ def test_tasks_and_domains_keep_only_those_problems_and_name_unknown_ones(tmp_pa
                              "-o", str(tmp_path / "run2")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "nope" in errors[0] and "present: arith,mc" in errors[0], result.stderr
+    assert len(errors) == 1 and "nope" in errors[0] and "present: arith, mc" in errors[0], result.stderr

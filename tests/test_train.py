@@ -129,6 +129,20 @@ def test_bad_configs_name_the_key_before_any_work(tmp_path, tiny_model_dir, rubr
     assert not (tmp_path / "bad").exists()
 
 
+def test_tasks_and_domains_choose_training_and_held_out_problems(tmp_path, tiny_model_dir, rubric_data):
+    from rlvr.config import TrainConfig
+    from rlvr.train.loop import load_problems
+
+    train, held_out = load_problems(TrainConfig(tasks=["arith", "table_qa"], domains=["math"]))
+    assert {p.task for p in train} == {"arith"} and {p.task for p in held_out} == {"arith"}
+    assert len(held_out) > 0 and all(p.id.endswith("-heldout") for p in held_out)
+    cfg = write_config(tmp_path, "bad", tiny_model_dir, rubric_data, tasks=["nope"])
+    result = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=60)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(errors) == 1 and "tasks: no problem has task nope" in errors[0], result.stderr
+    assert not (tmp_path / "bad").exists()  # nothing written before the problems are known
+
+
 def test_print_config_shows_defaults(tmp_path, tiny_model_dir, rubric_data):
     cfg = write_config(tmp_path, "p", tiny_model_dir, rubric_data)
     out = subprocess.run([*RLVR, "train", str(cfg), "--print-config"], capture_output=True, text=True, timeout=60)

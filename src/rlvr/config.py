@@ -223,6 +223,9 @@ class TrainConfig(Strict):
     suite: str | None = "synthetic"  # training problems ...
     data: Path | None = None  # ... or a file
     eval_suite: str | None = "synthetic-heldout"
+    # only these tasks / domains, in training and in the held-out evaluation; null = all
+    tasks: list[str] | None = None
+    domains: list[str] | None = None
     eval_every: int = 0  # steps; 0 = only before and after
     eval_problems: int | None = None  # held-out problems per evaluation, evenly spread; None = all
     eval_n: int = 4

@@ -232,6 +232,29 @@ def read_problems(path: str | Path) -> list[Problem]:
     return problems
 
 
+def keep_only(items: list, field: str, names: list[str] | None, option: str) -> list:
+    """The problems (or (problem, ...) tuples) whose `field` ("task" or "domain") is among
+    `names`; None or empty keeps all. A name that no problem has raises ValueError naming `option`
+    and the names present, so a typo does not silently train or evaluate on nothing.
+
+    >>> p = Problem(id="a", domain="math", task="arith", prompt="1+1?", answer="2")
+    >>> [x.id for x in keep_only([p], "domain", ["math"], "domains")]
+    ['a']
+    """
+    if not names:
+        return items
+
+    def value(item: Any) -> str | None:
+        return getattr(item[0] if isinstance(item, tuple) else item, field)
+
+    present = {value(item) for item in items}
+    unknown = set(names) - present
+    if unknown:
+        raise ValueError(f"{option}: no problem has {field} {', '.join(sorted(unknown))}; "
+                         f"present: {', '.join(sorted(str(x) for x in present))}")
+    return [item for item in items if value(item) in set(names)]
+
+
 def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for row in rows:

@@ -17,7 +17,7 @@ from rlvr.eval.run import (
     load_completion_groups,
     sample_with,
 )
-from rlvr.problems import Problem, RecordError
+from rlvr.problems import Problem, RecordError, keep_only
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -44,22 +44,15 @@ def load_problems(data: Path | None, fmt: str | None, suite: str | None) -> list
     return load_data(data, fmt)
 
 
-def only(problems: list, names: str | None, field: str) -> list:
-    """Keep the problems (or (problem, completions) pairs) whose `field` (task or domain) is
-    among the comma-separated `names`; None keeps all. A name no problem has is an error."""
-    if not names:
-        return problems
-    wanted = {x.strip() for x in names.split(",") if x.strip()}
+def only(items: list, tasks: str | None, domains: str | None) -> list:
+    """--tasks / --domains (comma-separated) applied to problems or (problem, completions) pairs."""
+    def names(text: str | None) -> list[str]:
+        return [x.strip() for x in (text or "").split(",") if x.strip()]
 
-    def value(item) -> str | None:
-        return getattr(item[0] if isinstance(item, tuple) else item, field)
-
-    present = {value(item) for item in problems}
-    unknown = wanted - present
-    if unknown:
-        raise EvalError(f"--{field}s {','.join(sorted(unknown))}: no such {field} in these problems; "
-                        f"present: {','.join(sorted(str(x) for x in present))}")
-    return [item for item in problems if value(item) in wanted]
+    try:
+        return keep_only(keep_only(items, "task", names(tasks), "--tasks"), "domain", names(domains), "--domains")
+    except ValueError as e:
+        raise EvalError(str(e)) from None
 
 
 def make_sampler(model: str, thinking: str, batch_size: int, served_model: str | None, tokenizer: str | None):
@@ -126,7 +119,7 @@ def eval_command(
                 raise EvalError("give --model or --completions, not both")
             if not completions.exists():
                 raise EvalError(f"{completions} does not exist")
-            groups = only(only(load_completion_groups(completions), tasks, "task"), domains, "domain")
+            groups = only(load_completion_groups(completions), tasks, domains)
             if not groups:
                 raise EvalError(f"{completions} has no records: nothing to evaluate")
             check_ks(ks, min(len(c) for _, c in groups))
@@ -136,7 +129,7 @@ def eval_command(
         else:
             if model is None:
                 raise EvalError("give --model PATH_OR_URL (or --completions FILE)")
-            problems = only(only(load_problems(data, fmt, suite), tasks, "task"), domains, "domain")
+            problems = only(load_problems(data, fmt, suite), tasks, domains)
             from rlvr.sampling.base import SamplingParams
 
             check_ks(ks, n)

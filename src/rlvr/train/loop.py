@@ -18,7 +18,7 @@ import yaml
 from rlvr.config import TrainConfig
 from rlvr.explore import Method, StepContext, make_method
 from rlvr.models import model_path, precision_note, resolve_device, resolve_precision
-from rlvr.problems import Problem
+from rlvr.problems import Problem, keep_only
 from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.thinking import skipped_thinking
 from rlvr.sampling.torch_backend import TorchSampler
@@ -47,8 +47,11 @@ def load_problems(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
     from rlvr.suites import load_suite
     from rlvr.suites.loaders import load_data
 
-    train = load_suite(cfg.suite) if cfg.suite else load_data(cfg.data)
-    held_out = spread(load_suite(cfg.eval_suite), cfg.eval_problems) if cfg.eval_suite else []
+    def chosen(problems: list[Problem]) -> list[Problem]:
+        return keep_only(keep_only(problems, "task", cfg.tasks, "tasks"), "domain", cfg.domains, "domains")
+
+    train = chosen(load_suite(cfg.suite) if cfg.suite else load_data(cfg.data))
+    held_out = spread(chosen(load_suite(cfg.eval_suite)), cfg.eval_problems) if cfg.eval_suite else []
     return train, held_out
 
 
@@ -64,7 +67,8 @@ def spread(problems: list[Problem], count: int | None) -> list[Problem]:
     return [problems[i * len(problems) // count] for i in range(count)]
 
 
-def setup(cfg: TrainConfig, resume_from: Path | None) -> TrainState:
+def setup(cfg: TrainConfig, resume_from: Path | None, problems: list[Problem],
+          eval_problems: list[Problem]) -> TrainState:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(cfg.seed)
@@ -85,7 +89,6 @@ def setup(cfg: TrainConfig, resume_from: Path | None) -> TrainState:
     reference = None
     if cfg.algo.kl_estimator:
         reference = AutoModelForCausalLM.from_pretrained(model_path(cfg.model), dtype=torch.float32).to(device).eval()
-    problems, eval_problems = load_problems(cfg)
     method = make_method(cfg)
     return TrainState(model, tokenizer, optimizer, scheduler, TorchSampler(model, tokenizer, cfg.batch_size),
                       method.train_problems(problems), eval_problems, reference, step, method)
@@ -239,6 +242,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
     """Run (or `resume`) the training of `cfg`; `log` gets one line per step and `on_step` each
     step's metrics record (the CLI's live view). Stops after `steps`, or at the step boundary
     nearest `token_budget` sampled tokens. Returns the report's path."""
+    problems, eval_problems = load_problems(cfg)  # a bad `tasks`/`domains` fails here, before the run dir exists
     run_dir = cfg.output
     run_dir.mkdir(parents=True, exist_ok=True)
     prepare_run_dir(run_dir, resume, overwrite)
@@ -246,7 +250,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
     if resume and checkpoint is None:
         log(f"no checkpoint in {run_dir}: starting from step 0")
     (run_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False))
-    state = setup(cfg, checkpoint)
+    state = setup(cfg, checkpoint, problems, eval_problems)
     note = precision_note(cfg.precision, resolve_device(cfg.device))
     if note:
         log(note)

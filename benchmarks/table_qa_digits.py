@@ -47,6 +47,23 @@ def digit_roles(thinking: str, cells: dict[str, tuple[str, str]]) -> list[str]:
     return roles
 
 
+def first_digit_shares(probs: torch.Tensor, tokenizer, solution: str, cells: dict) -> dict[str, float]:
+    """Level 1 ("ITEM 2024: " then the answer): the probability of the answer's first digit on the
+    right cell, on the other row's cell in the same column, and on the same row's other column.
+    A digit shared by two cells counts once, for the first of these names."""
+    item = solution.split("\n")[1].split(" ")[0]
+    other = next(k for k in cells if k != item)
+    # probs[j] is the distribution of solution token j: the answer's first digit follows "ITEM 2024: "
+    at = len(tokenizer(solution.split(": ")[0] + ": ", add_special_tokens=False)["input_ids"])
+    candidates = {"right cell": cells[item][1][0], "other row, same column": cells[other][1][0],
+                  "same row, other column": cells[item][0][0]}
+    shares, counted = {}, set()
+    for name, d in candidates.items():
+        shares[name] = 0.0 if d in counted else float(probs[at, tokenizer.convert_tokens_to_ids(d)])
+        counted.add(d)
+    return shares
+
+
 @torch.inference_mode()
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -58,7 +75,6 @@ def main() -> None:
     path = model_path(args.model)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path).eval()
-    digit = {str(d): tokenizer.convert_tokens_to_ids(str(d)) for d in range(10)}
     by_role: dict[tuple[int, str], list[float]] = defaultdict(list)
     all_copied: dict[int, list[float]] = defaultdict(list)
     first = defaultdict(float)
@@ -82,18 +98,9 @@ def main() -> None:
                     by_role[level, role].append(p)
                     copied *= p if role == "copied" else 1.0
             all_copied[level].append(copied)
-            if level == 1:  # "ITEM 2024: " then the answer's first digit
-                item = thinking.split("\n")[1].split(" ")[0]
-                other = next(k for k in cells if k != item)
-                at = len(tokenizer(solution.split(": ")[0] + ": ", add_special_tokens=False)["input_ids"])
-                p = probs[at]  # probs[j] is the distribution of solution token j
-                shares = {"right cell": cells[item][1][0], "other row, same column": cells[other][1][0],
-                          "same row, other column": cells[item][0][0]}
-                counted = set()
-                for name, d in shares.items():
-                    if d not in counted:  # a digit shared by two cells is counted once, for the first name
-                        first[name] += float(p[digit[d]]) / args.problems
-                        counted.add(d)
+            if level == 1:
+                for name, share in first_digit_shares(probs, tokenizer, solution, cells).items():
+                    first[name] += share / args.problems
     print(f"model {path}, {args.problems} held-out table_qa problems per level, teacher-forced")
     print("| level | role | digits | mean p(digit) |\n|---|---|---|---|")
     for (level, role), ps in sorted(by_role.items()):

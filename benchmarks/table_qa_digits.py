@@ -20,6 +20,7 @@ import torch
 
 from rlvr.models import model_path
 from rlvr.suites.synthetic import TASKS
+from rlvr.train.sft import encode_example
 
 
 def table_cells(prompt: str) -> dict[str, tuple[str, str]]:
@@ -82,12 +83,11 @@ def main() -> None:
         for i in range(args.problems):
             problem = TASKS["table_qa"].problem(i, level, seed=0, heldout=True)
             cells = table_cells(problem.prompt)
-            prompt = tokenizer.apply_chat_template([{"role": "user", "content": problem.prompt}], tokenize=False,
-                                                   add_generation_prompt=True)
             solution = problem.meta["solution"]
-            prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-            solution_ids = tokenizer(solution, add_special_tokens=False)["input_ids"]
-            probs = model(torch.tensor([prompt_ids + solution_ids])).logits[0, len(prompt_ids) - 1: -1].softmax(-1)
+            ids, labels = encode_example(tokenizer, problem)  # exactly what `rlvr sft` trained on
+            prompt_len = labels.count(-100)
+            solution_ids = ids[prompt_len:]
+            probs = model(torch.tensor([ids])).logits[0, prompt_len - 1: -1].softmax(-1)
             thinking = solution.split("</think>")[0]
             roles = iter(digit_roles(thinking, cells))
             copied = 1.0

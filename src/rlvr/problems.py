@@ -232,27 +232,29 @@ def read_problems(path: str | Path) -> list[Problem]:
     return problems
 
 
-def keep_only(items: list, field: str, names: list[str] | None, option: str) -> list:
-    """The problems (or (problem, ...) tuples) whose `field` ("task" or "domain") is among
-    `names`; None or empty keeps all. A name that no problem has raises ValueError naming `option`
-    and the names present, so a typo does not silently train or evaluate on nothing.
+def keep_only(items: list, tasks: list[str] | None = None, domains: list[str] | None = None,
+              flag: str = "") -> list:
+    """The problems (or (problem, ...) tuples) whose task is among `tasks` and whose domain is
+    among `domains`; None or empty keeps all. A name that no problem has raises ValueError naming
+    the option (`flag` + "tasks" / "domains") and the names present, so a typo does not silently
+    train or evaluate on nothing.
 
     >>> p = Problem(id="a", domain="math", task="arith", prompt="1+1?", answer="2")
-    >>> [x.id for x in keep_only([p], "domain", ["math"], "domains")]
+    >>> [x.id for x in keep_only([p], domains=["math"])]
     ['a']
     """
-    if not names:
-        return items
-
-    def value(item: Any) -> str | None:
+    def value(item: Any, field: str) -> str | None:
         return getattr(item[0] if isinstance(item, tuple) else item, field)
 
-    present = {value(item) for item in items}
-    unknown = set(names) - present
-    if unknown:
-        raise ValueError(f"{option}: no problem has {field} {', '.join(sorted(unknown))}; "
-                         f"present: {', '.join(sorted(str(x) for x in present))}")
-    return [item for item in items if value(item) in set(names)]
+    for field, names in (("task", tasks), ("domain", domains)):
+        if not names:
+            continue
+        present, wanted = {value(item, field) for item in items}, set(names)
+        if wanted - present:
+            raise ValueError(f"{flag}{field}s: no problem has {field} {', '.join(sorted(wanted - present))}; "
+                             f"present: {', '.join(sorted(str(x) for x in present))}")
+        items = [item for item in items if value(item, field) in wanted]
+    return items
 
 
 def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:

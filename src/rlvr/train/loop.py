@@ -182,17 +182,22 @@ def evaluate(state: TrainState, cfg: TrainConfig, label: str) -> dict:
     return summary
 
 
-def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
-    """A new run never mixes with an old one: an existing run is an error unless `overwrite`
-    (then its metrics, evaluations and checkpoints are removed first) or `resume`."""
-    import shutil
-
+def earlier_run(run_dir: Path, resume: bool, overwrite: bool) -> list[Path]:
+    """A new run never mixes with an old one: an existing run in `run_dir` is an error unless
+    `resume` or `overwrite`. -> the old run's files that `overwrite` will remove (checked before
+    any work, removed only once the new run's config and problems are known to be good)."""
     old = [p for p in run_dir.glob("*") if p.name in ("metrics.jsonl", "checkpoints") or p.name.startswith("eval-")]
     if resume or not old:
-        return
+        return []
     if not overwrite:
         raise FileExistsError(f"{run_dir} holds a run already: --resume it, pass --overwrite, or choose another output")
-    for p in old:
+    return old
+
+
+def remove(paths: list[Path]) -> None:
+    import shutil
+
+    for p in paths:
         shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
@@ -240,10 +245,11 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
     """Run (or `resume`) the training of `cfg`; `log` gets one line per step and `on_step` each
     step's metrics record (the CLI's live view). Stops after `steps`, or at the step boundary
     nearest `token_budget` sampled tokens. Returns the report's path."""
-    problems, eval_problems = load_problems(cfg)  # a bad `tasks`/`domains` fails here, before the run dir exists
     run_dir = cfg.output
+    old = earlier_run(run_dir, resume, overwrite)
+    problems, eval_problems = load_problems(cfg)  # a bad `tasks`/`domains` fails here, before the run dir changes
     run_dir.mkdir(parents=True, exist_ok=True)
-    prepare_run_dir(run_dir, resume, overwrite)
+    remove(old)
     checkpoint = latest_checkpoint(run_dir) if resume else None
     if resume and checkpoint is None:
         log(f"no checkpoint in {run_dir}: starting from step 0")

@@ -194,7 +194,7 @@ def earlier_run(run_dir: Path, resume: bool, overwrite: bool) -> list[Path]:
     return old
 
 
-def remove(paths: list[Path]) -> None:
+def remove_paths(paths: list[Path]) -> None:
     import shutil
 
     for p in paths:
@@ -249,7 +249,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
     old = earlier_run(run_dir, resume, overwrite)
     problems, eval_problems = load_problems(cfg)  # a bad `tasks`/`domains` fails here, before the run dir changes
     run_dir.mkdir(parents=True, exist_ok=True)
-    remove(old)
+    remove_paths(old)
     checkpoint = latest_checkpoint(run_dir) if resume else None
     if resume and checkpoint is None:
         log(f"no checkpoint in {run_dir}: starting from step 0")

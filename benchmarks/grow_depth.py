@@ -49,9 +49,8 @@ def main() -> None:
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args()
     source = model_path(args.model)
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32).eval()
     original = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32).eval()
-    grow(model, [int(i) for i in args.after.split(",")])
+    model = grow(copy.deepcopy(original), [int(i) for i in args.after.split(",")])
     tokenizer = AutoTokenizer.from_pretrained(source)
     ids = tokenizer("| kiwis | 21 | 29 |\nHow many kiwis were there in 2024?", return_tensors="pt").input_ids
     with torch.no_grad():

@@ -50,10 +50,15 @@ class SharedPrefix:
         """Keep only the batch rows at `index` (finished samples leave the batch)."""
         self.flat = self.flat[index]
 
+    @property
+    def whole(self) -> bool:
+        """Every sample still in the batch (rows in prompt x sample order): no gather needed."""
+        return len(self.flat) == len(self.pad) * self.n
+
     def stack(self, x: torch.Tensor) -> torch.Tensor:
         """Per-row [B, H_kv, G, X] -> per-prompt [P, H_kv, n * G, X] (rows that left are zeros)."""
-        rows, kv_heads, heads_per_kv, width = x.shape
-        if rows < len(self.pad) * self.n:  # some samples finished: put the rest in their slots
+        _, kv_heads, heads_per_kv, width = x.shape
+        if not self.whole:  # some samples finished: put the rest in their slots
             x = x.new_zeros(len(self.pad) * self.n, kv_heads, heads_per_kv, width).index_copy_(0, self.flat, x)
         return x.view(-1, self.n, kv_heads, heads_per_kv, width).transpose(1, 2).reshape(
             -1, kv_heads, self.n * heads_per_kv, width)
@@ -63,7 +68,7 @@ class SharedPrefix:
         prompts, kv_heads, _, width = x.shape
         x = x.view(prompts, kv_heads, self.n, heads_per_kv, width).transpose(1, 2).reshape(
             -1, kv_heads, heads_per_kv, width)
-        return x if len(self.flat) == len(x) else x.index_select(0, self.flat)
+        return x if self.whole else x.index_select(0, self.flat)
 
 
 def shared_prefix_attention(module, query, key, value, attention_mask, scaling: float, dropout: float = 0.0,

@@ -5,8 +5,10 @@ sequences per batch. Tokens counted are real completion tokens (up to and includ
 both. Also checks that greedy outputs are identical. Models have random weights (no hub):
 `tiny` (our builder's default size), `qwen2-100m` (a ~100M-parameter Qwen2 config with our
 2,048-token vocabulary) and `qwen2-100m-vocab152k` (~100M, Qwen2's 151,936-token vocabulary).
-rlvr runs twice: with the prompt cache shared by a prompt's n samples (the CPU default,
-`rlvr/sampling/shared_prefix.py`) and with a plain cache (n copies). `--few-shot K` puts K worked
+rlvr runs three times: with its CPU defaults (the prompt cache shared by a prompt's n samples,
+`rlvr/sampling/shared_prefix.py`, and large linears through oneDNN with packed weights,
+`rlvr/sampling/prepacked.py`), with a plain cache (n copies), and with the shared cache but
+PyTorch's own linears (`rlvr mkl`), so the packed weights' share of the gain shows. `--few-shot K` puts K worked
 examples before each question, for prompts of a few hundred tokens.
 
     .venv/bin/python benchmarks/sampler_vs_generate.py [--models tiny,qwen2-100m] [--new-tokens 64] [--few-shot 8]
@@ -52,6 +54,9 @@ def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, mod
     params_m = sum(p.numel() for p in model.parameters()) / 1e6
     sampler = TorchSampler(model, tokenizer, batch_size=len(prompts) * n, share_prompt_cache=device == "cpu")
     plain = TorchSampler(model, tokenizer, batch_size=len(prompts) * n, share_prompt_cache=False)
+    unpacked = TorchSampler(model, tokenizer, batch_size=len(prompts) * n, share_prompt_cache=device == "cpu",
+                            prepack_linears=False)
+    packed_layers = len(sampler.prepacked.layers) if sampler.prepacked else 0
     ids = [sampler.encode(p) for p in prompts]
     params = SamplingParams(n=n, temperature=1.0, top_p=1.0, max_new_tokens=new_tokens, seed=0)
 
@@ -72,10 +77,10 @@ def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, mod
     ref_greedy = run_generate(False)
     same = all(g[0].token_ids == r[: len(g[0].token_ids)].tolist() for g, r in zip(ours_greedy, ref_greedy))
 
-    times = {"rlvr": [], "plain": [], "generate": []}
+    times = {"rlvr": [], "plain": [], "mkl": [], "generate": []}
     tokens = {}
     for _ in range(2):  # interleaved repeats share the machine's noise
-        for key, which in (("rlvr", sampler), ("plain", plain)):
+        for key, which in (("rlvr", sampler), ("plain", plain), ("mkl", unpacked)):
             t = time.perf_counter()
             out = which.generate(ids, params)
             times[key].append(time.perf_counter() - t)
@@ -89,8 +94,10 @@ def bench(name: str, tokenizer, prompts: list[str], n: int, new_tokens: int, mod
         tokens["generate"] = count_tokens(ref, sampler.eos_ids, pad)
     rate = {k: tokens[k] / min(v) for k, v in times.items()}
     print(f"{name:<21} {params_m:>7.1f}M  {len(prompts)}x{n} {width:>7}  {rate['generate']:>12.0f} "
-          f"{rate['plain']:>10.0f} {rate['rlvr']:>10.0f} {rate['plain'] / rate['generate']:>7.2f}x "
-          f"{rate['rlvr'] / rate['generate']:>7.2f}x   greedy identical: {same}")
+          f"{rate['plain']:>10.0f} {rate['mkl']:>10.0f} {rate['rlvr']:>10.0f} "
+          f"{rate['plain'] / rate['generate']:>7.2f}x {rate['mkl'] / rate['generate']:>7.2f}x "
+          f"{rate['rlvr'] / rate['generate']:>7.2f}x   "
+          f"greedy identical: {same}; {packed_layers} packed linears")
     if floor:
         ours, theirs = forwards_alone(model, batch, len(prompts) * n, new_tokens)
         print(f"{'':<21} forwards alone (no cache, no sampling; an estimate, not a bound): rlvr {ours:.2f} s "
@@ -144,7 +151,7 @@ def main() -> None:
           f"batch = {len(prompts) * args.n} sequences, "
           f"max_new_tokens = {args.new_tokens}, temperature 1.0, top_p 1.0 (the RL setting)")
     print(f"{'model':<21} {'params':>8}  batch  prompt  {'generate tok/s':>14} {'rlvr plain':>10} "
-          f"{'rlvr':>10} {'plain/gen':>9} {'rlvr/gen':>7}")
+          f"{'rlvr mkl':>10} {'rlvr':>10} {'plain/gen':>9} {'mkl/gen':>7} {'rlvr/gen':>7}")
     for name in [m for m in args.models.split(",") if m]:
         bench(name, tokenizer, prompts, args.n, args.new_tokens, device=args.device, dtype=args.dtype, floor=args.floor)
     if args.model_dir:

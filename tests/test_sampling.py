@@ -4,6 +4,7 @@ from collections import Counter
 import pytest
 import torch
 
+from rlvr.sampling import prepacked
 from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.thinking import NO_THINKING, Thinking, render
 from rlvr.sampling.torch_backend import BLOCK, TorchSampler, inverse_cdf, nucleus, pick_tokens
@@ -245,3 +246,46 @@ def test_a_forward_during_shared_prefix_decoding_is_a_clear_error_and_attention_
         with shared_prefix.decoding_with_shared_prefix(model), pytest.raises(RuntimeError, match="after sampling"):
             model(input_ids=ids)
         assert torch.equal(model(input_ids=ids).logits, expected)
+
+
+@pytest.mark.skipif(not prepacked.available(), reason="this PyTorch has no oneDNN packed linear kernels")
+def test_prepacked_linears_give_the_layers_outputs_follow_weight_changes_and_restore_the_layers():
+    from rlvr.sampling.prepacked import PrepackedLinears
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(24, 40), torch.nn.ReLU(), torch.nn.Linear(40, 8, bias=False))
+    packed = PrepackedLinears(net, min_elements=0)
+    assert len(packed.layers) == 2 and PrepackedLinears(net).layers == []  # small layers stay as they are
+    assert PrepackedLinears(net, min_elements=0, max_bytes=24 * 40 * 4).layers == [net[0]]  # copies that fit
+    x = torch.randn(3, 5, 24)
+    with torch.inference_mode():
+        expected = net(x)
+        with packed.active(), packed.active():  # re-entrant
+            assert "forward" in net[0].__dict__
+            assert torch.allclose(net(x), expected, atol=1e-5)
+            net[0].weight.add_(1.0)  # an optimizer step between sampling calls
+            changed = torch.relu(x @ net[0].weight.T + net[0].bias) @ net[2].weight.T
+            assert torch.allclose(net(x), changed, atol=1e-4)
+        assert "forward" not in net[0].__dict__ and "forward" not in net[2].__dict__
+    with packed.active():
+        assert net(x).requires_grad  # recording gradients: the layers' own forward
+
+
+@pytest.mark.skipif(not prepacked.available(), reason="this PyTorch has no oneDNN packed linear kernels")
+def test_sampling_with_packed_linears_gives_the_same_samples(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from rlvr.models.tiny import build_model
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = build_model(tokenizer, hidden=512, layers=1, heads=4, seed=2).eval()  # 512 x 512 layers: packed
+    params = SamplingParams(n=4, temperature=1.0, max_new_tokens=12, seed=9)
+    runs = {}
+    for packed in (False, True):
+        sampler = TorchSampler(model, tokenizer, batch_size=8, prepack_linears=packed)
+        runs[packed] = [s for g in sampler.sample(["Compute 2 + 3.", "Order: Ana, Ben."], params) for s in g]
+    assert len(sampler.prepacked.layers) == 8  # q, k, v, o, gate, up, down, LM head
+    assert [s.token_ids for s in runs[True]] == [s.token_ids for s in runs[False]]
+    for a, b in zip(runs[True], runs[False]):
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+    assert not any("forward" in m.__dict__ for m in model.modules())  # the model is its own again

@@ -18,6 +18,7 @@ import torch
 from rlvr.sampling import shared_prefix
 from rlvr.sampling.base import Prompt, Sample, SamplingParams
 from rlvr.sampling.kv_cache import cache_kwarg, forward_step, growing_cache
+from rlvr.sampling.prepacked import PrepackedLinears
 from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, Thinking, render
 
 
@@ -107,7 +108,7 @@ class TorchSampler:
     """
 
     def __init__(self, model, tokenizer, batch_size: int = 64, thinking: Thinking = Thinking(),
-                 share_prompt_cache: bool | None = None):
+                 share_prompt_cache: bool | None = None, prepack_linears: bool | None = None):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -121,6 +122,9 @@ class TorchSampler:
         # None = decide on first use: on for CPU when the model passes shared_prefix.supported().
         # Off on CUDA by default: there a decode step is bound by kernel launches, which this adds.
         self.share_prompt_cache = share_prompt_cache
+        # None = on for CPU: large float32 linears through oneDNN with packed weights (prepacked.py)
+        use_packed = self.device.type == "cpu" if prepack_linears is None else prepack_linears
+        self.prepacked = PrepackedLinears(model) if use_packed else None
 
     def _shares_prompt_cache(self) -> bool:
         if self.share_prompt_cache is None:
@@ -202,8 +206,9 @@ class TorchSampler:
         generator = torch.Generator(device=self.device).manual_seed(params.seed)
         per_batch = max(1, self.batch_size // params.n)
         results: list[list[Sample]] = []
-        for start in range(0, len(prompt_ids), per_batch):
-            results += self._generate_batch(prompt_ids[start : start + per_batch], params, generator)
+        with self.prepacked.active() if self.prepacked else nullcontext():
+            for start in range(0, len(prompt_ids), per_batch):
+                results += self._generate_batch(prompt_ids[start : start + per_batch], params, generator)
         return results
 
     def _prefill(self, prompts: list[list[int]], n: int):

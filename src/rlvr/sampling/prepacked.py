@@ -8,8 +8,8 @@ no faster), so only weights of at least `MIN_ELEMENTS` entries are packed.
 
 A packed weight is a copy, so layers are packed only while their copies fit in a quarter of the
 memory available when the sampler is made (a model too large for that keeps the rest on MKL). The
-copy is made on first use and again only when the weight changed (the trainer
-updates the policy between sampling calls: `data_ptr` and the tensor's version counter tell).
+copy is made when sampling starts and again only when the weight changed (the trainer updates
+the policy between sampling calls).
 The layers are switched only inside `PrepackedLinears.active()` and only where no gradient is
 being recorded; anything else runs the layer's own forward.
 """
@@ -52,7 +52,7 @@ class PrepackedLinears:
                     and min_elements <= m.weight.numel() and m.weight.nbytes <= budget):
                 self.layers.append(m)
                 budget -= m.weight.nbytes
-        self._packed: dict[int, tuple[tuple[int, int], torch.Tensor]] = {}
+        self._packed: dict[int, tuple[tuple, torch.Tensor]] = {}  # id(layer) -> (weight's key, packed copy)
         self._depth = 0
         self._lock = threading.Lock()
 
@@ -61,12 +61,15 @@ class PrepackedLinears:
 
     @contextmanager
     def active(self):
-        """Route the layers through their packed weights inside the block (re-entrant)."""
+        """Route the layers through their packed weights inside the block (re-entrant); the
+        outermost entry repacks every weight that changed since the last one."""
         with self._lock:
             self._depth += 1
             if self._depth == 1:
-                for layer in self.layers:
-                    layer.forward = self._forward_of(layer)
+                with torch.no_grad():
+                    for layer in self.layers:
+                        self._repack_if_changed(layer)
+                        layer.forward = self._forward_of(layer)
         try:
             yield
         finally:
@@ -76,23 +79,23 @@ class PrepackedLinears:
                     for layer in self.layers:
                         del layer.forward  # back to the class's forward
 
-    def packed_weight(self, layer: torch.nn.Linear) -> torch.Tensor:
-        weight = layer.weight
-        key = (weight.data_ptr(), weight._version)
+    def _repack_if_changed(self, layer: torch.nn.Linear) -> None:
+        # The version counter misses writes through `.data` and fused optimizers' steps, so the
+        # weight's sum (one read, ~1/10 of a repack) is part of the key.
+        weight = layer.weight.detach()
+        key = (weight.data_ptr(), weight._version, float(weight.sum()))
         known = self._packed.get(id(layer))
         if known is None or known[0] != key:
-            with torch.no_grad():
-                known = (key, torch.ops.mkldnn._reorder_linear_weight(weight.detach(), BATCH_HINT))
-            self._packed[id(layer)] = known
-        return known[1]
+            self._packed[id(layer)] = (key, torch.ops.mkldnn._reorder_linear_weight(weight, BATCH_HINT))
 
     def _forward_of(self, layer: torch.nn.Linear):
+        packed = self._packed[id(layer)][1]
+        bias = None if layer.bias is None else layer.bias.detach()
+
         def forward(x: torch.Tensor) -> torch.Tensor:
             if torch.is_grad_enabled() or x.dtype != torch.float32:
                 return torch.nn.functional.linear(x, layer.weight, layer.bias)
-            bias = None if layer.bias is None else layer.bias.detach()
-            out = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, x.shape[-1]), self.packed_weight(layer), bias,
-                                                     "none", [], "")
+            out = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, x.shape[-1]), packed, bias, "none", [], "")
             return out.view(*x.shape[:-1], layer.out_features)
 
         return forward

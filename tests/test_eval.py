@@ -81,6 +81,8 @@ def test_model_eval_on_the_tiny_model_records_sampler_outputs(tmp_path, tiny_mod
     (["--completions", "{empty}", "--k", "1"], "no records"),
     (["--model", "{tmp}/missing", "--suite", "synthetic"], "does not exist"),
     (["--model", "{tmp}/missing", "--suite", "nope"], "unknown suite"),
+    (["--model", "{tmp}/missing", "--data", "{empty}"], "empty.jsonl has no problems"),  # before the model
+    (["--model", "{tmp}/missing", "--suite", "synthetic", "--tasks", "nope"], "no problem has task nope"),
     (["--model", "http://127.0.0.1:9", "--suite", "synthetic-l1", "--n", "1", "--k", "1"], "cannot reach"),
     (["--completions", "{c}", "--k", "a,b"], "comma-separated"),
 ])

@@ -127,6 +127,8 @@ def eval_command(
             if model is None:
                 raise EvalError("give --model PATH_OR_URL (or --completions FILE)")
             problems = only(load_problems(data, fmt, suite), tasks, domains)
+            if not problems:  # before the model loads (--tasks / --domains that match nothing fail in `only`)
+                raise EvalError(f"{data or suite} has no problems: nothing to evaluate")
             from rlvr.sampling.base import SamplingParams
 
             check_ks(ks, n)

@@ -9,8 +9,9 @@ no faster), so only weights of at least `MIN_ELEMENTS` entries are packed.
 A packed weight is a copy, so layers are packed only while their copies fit in a quarter of the
 memory available when the sampler is made (a model too large for that keeps the rest on MKL). The
 copy is made when sampling starts and again only when the weight changed (the trainer updates
-the policy between sampling calls). The layers are switched only inside `PrepackedLinears.active()` and only where no gradient is
-being recorded; anything else runs the layer's own forward.
+the policy between sampling calls). The layers are switched only inside
+`PrepackedLinears.active()` and only where no gradient is being recorded; anything else runs the
+layer's own forward.
 """
 
 from __future__ import annotations

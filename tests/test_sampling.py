@@ -292,3 +292,17 @@ def test_sampling_with_packed_linears_gives_the_same_samples(tiny_model_dir):
     for a, b in zip(runs[True], runs[False]):
         assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
     assert not any("forward" in m.__dict__ for m in model.modules())  # the model is its own again
+
+
+def test_available_memory_respects_a_container_limit(tmp_path, monkeypatch):
+    # The packed copies' budget: a cgroup limit below the machine's free memory wins.
+    limit, usage = tmp_path / "memory.max", tmp_path / "memory.current"
+    monkeypatch.setattr(prepacked, "CGROUP_MEMORY", ((str(limit), str(usage)),))
+    limit.write_text("max\n")
+    usage.write_text("100\n")
+    unlimited = prepacked.available_memory()
+    assert unlimited > 2**20
+    limit.write_text(f"{2**20 + 100}\n")
+    assert prepacked.available_memory() == 2**20
+    usage.write_text(f"{2**21}\n")
+    assert prepacked.available_memory() == 0  # over the limit already: nothing to spare

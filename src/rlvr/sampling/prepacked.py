@@ -31,12 +31,26 @@ def available() -> bool:
     return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
 
+CGROUP_MEMORY = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
+                 ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+
+
 def available_memory() -> int:
-    """Bytes of physical memory free now (0 where the system does not say)."""
+    """Bytes of memory free now: the machine's free physical memory, or less where a container's
+    cgroup limit leaves less (the system's count ignores that limit); 0 where neither says."""
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return 0
+    for limit_file, usage_file in CGROUP_MEMORY:
+        try:
+            with open(limit_file) as limit, open(usage_file) as usage:
+                text = limit.read().strip()
+                if text != "max":
+                    free = min(free, max(0, int(text) - int(usage.read())))
+        except (OSError, ValueError):
+            continue
+    return free
 
 
 class PrepackedLinears:

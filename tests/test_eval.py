@@ -152,3 +152,10 @@ def test_tasks_and_domains_keep_only_those_problems_and_name_unknown_ones(tmp_pa
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "nope" in errors[0] and "present: arith, mc" in errors[0], result.stderr
+
+
+def test_prepack_linears_option_reaches_the_torch_sampler(tiny_model_dir):
+    from rlvr.eval.cli import make_sampler
+
+    assert make_sampler(str(tiny_model_dir), "on", 8, None, None, prepack_linears=False).prepacked is None
+    assert make_sampler(str(tiny_model_dir), "on", 8, None, None).prepacked is not None  # CPU default: on

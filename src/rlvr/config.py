@@ -260,6 +260,9 @@ class TrainConfig(Strict):
     seed: int = 0
     workers: int | None = None  # verifier processes (default: all cores)
     batch_size: int = 64  # sequences per sampling forward pass
+    # large float32 linears through oneDNN with packed weights while sampling on CPU
+    # (rlvr/sampling/prepacked.py); null = on for CPU, off on CUDA
+    prepack_linears: bool | None = None
     device: str = "auto"  # cuda when available, else cpu (weights and updates in float32)
     # bf16: the learner's forward/backward under bf16 autocast (LM head, log-probs, weights and
     # optimizer stay float32); sampling is unchanged

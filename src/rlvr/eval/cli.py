@@ -52,7 +52,8 @@ def only(items: list, tasks: str | None, domains: str | None) -> list:
     return keep_only(items, names(tasks), names(domains), flag="--")  # ValueError: one error line below
 
 
-def make_sampler(model: str, thinking: str, batch_size: int, served_model: str | None, tokenizer: str | None):
+def make_sampler(model: str, thinking: str, batch_size: int, served_model: str | None, tokenizer: str | None,
+                 prepack_linears: bool | None = None):
     from rlvr.sampling.thinking import Thinking
 
     mode = Thinking.parse(thinking)
@@ -67,7 +68,7 @@ def make_sampler(model: str, thinking: str, batch_size: int, served_model: str |
         return HttpSampler(model, model=served_model, tokenizer=tok, thinking=mode)
     from rlvr.sampling.torch_backend import TorchSampler
 
-    return TorchSampler.from_pretrained(model, batch_size=batch_size, thinking=mode)
+    return TorchSampler.from_pretrained(model, batch_size=batch_size, thinking=mode, prepack_linears=prepack_linears)
 
 
 class LiveProgress:
@@ -103,6 +104,9 @@ def eval_command(
     max_new_tokens: int = typer.Option(512, "--max-new-tokens"),
     seed: int = typer.Option(0, "--seed"),
     batch_size: int = typer.Option(64, "--batch-size", help="Sequences per forward pass (torch backend)."),
+    prepack_linears: bool = typer.Option(None, "--prepack-linears/--no-prepack-linears",
+                                         help="Large linears through oneDNN with packed weights (torch backend; "
+                                              "default: on for CPU)."),
     served_model: str = typer.Option(None, "--served-model", help="Model name on the server (default: its first)."),
     tokenizer: str = typer.Option(None, "--tokenizer", help="Tokenizer dir for rendering prompts sent to a server."),
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w", help="Verifier processes."),
@@ -134,7 +138,7 @@ def eval_command(
             check_ks(ks, n)
             params = SamplingParams(n=n, temperature=temperature, top_p=top_p, top_k=top_k,
                                     max_new_tokens=max_new_tokens, seed=seed)
-            sampler = make_sampler(model, thinking, batch_size, served_model, tokenizer)
+            sampler = make_sampler(model, thinking, batch_size, served_model, tokenizer, prepack_linears)
 
             live = LiveProgress(len(problems))
             with live.progress:

@@ -88,8 +88,9 @@ def setup(cfg: TrainConfig, resume_from: Path | None, problems: list[Problem],
     if cfg.algo.kl_estimator:
         reference = AutoModelForCausalLM.from_pretrained(model_path(cfg.model), dtype=torch.float32).to(device).eval()
     method = make_method(cfg)
-    return TrainState(model, tokenizer, optimizer, scheduler, TorchSampler(model, tokenizer, cfg.batch_size),
-                      method.train_problems(problems), eval_problems, reference, step, method)
+    sampler = TorchSampler(model, tokenizer, cfg.batch_size, prepack_linears=cfg.prepack_linears)
+    return TrainState(model, tokenizer, optimizer, scheduler, sampler, method.train_problems(problems), eval_problems,
+                      reference, step, method)
 
 
 def lora_model(cfg: TrainConfig, resume_from: Path | None):

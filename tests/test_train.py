@@ -150,6 +150,15 @@ def test_tasks_and_domains_choose_training_and_held_out_problems(tmp_path, tiny_
     assert result.returncode == 2 and "holds a run already" in result.stderr  # checked before problems are loaded
 
 
+def test_resume_of_a_directory_that_is_no_run_says_so(tmp_path):
+    (tmp_path / "notes").mkdir()
+    result = subprocess.run([*RLVR, "train", "--resume", str(tmp_path / "notes")], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "is not a run directory of rlvr train (it has no config.yaml)" in " ".join(result.stderr.split())
+    assert list((tmp_path / "notes").iterdir()) == []  # nothing written there
+
+
 def test_print_config_shows_defaults(tmp_path, tiny_model_dir, rubric_data):
     cfg = write_config(tmp_path, "p", tiny_model_dir, rubric_data)
     out = subprocess.run([*RLVR, "train", str(cfg), "--print-config"], capture_output=True, text=True, timeout=60)

@@ -192,6 +192,10 @@ def train(
         raise typer.Exit(2)
     from rlvr.config import MAIN_JOB
 
+    if resume is not None and not (resume / "config.yaml").is_file():
+        console.print(f"[red]error:[/red] {resume} is not a run directory of rlvr train (it has no config.yaml); "
+                      "--resume takes the output directory of an earlier run")
+        raise typer.Exit(2)
     overrides = {"output": str(output)} if output else {}
     try:
         cfg = load_config(config or (resume / "config.yaml" if resume else MAIN_JOB), TrainConfig, overrides)

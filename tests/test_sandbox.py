@@ -289,12 +289,12 @@ def test_unprivileged_user_gets_the_same_isolation():
     import tempfile
 
     # A directory the test user can read (pytest's tmp_path is private to root); core.py reads
-    # guard.py from its own directory, so both travel.
+    # guard.py and plain.py from its own directory, so they travel with it.
     shared = Path(tempfile.mkdtemp(prefix="rlvr-nonroot-"))
     try:
         os.chmod(shared, 0o755)
         sandbox_src = Path(__file__).resolve().parents[1] / "src" / "rlvr" / "sandbox"
-        for name in ("core.py", "guard.py"):
+        for name in ("core.py", "guard.py", "plain.py"):
             shutil.copy(sandbox_src / name, shared / name)
         (shared / "probe.py").write_text(NON_ROOT_PROBE)
         for f in shared.iterdir():

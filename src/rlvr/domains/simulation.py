@@ -8,9 +8,12 @@
                floats within relative 1e-6).
     CRUXEval:  {"style": "cruxeval", "mode": "output", "code": "def f(x): ...", "input": "[1, 2]"}
                {"style": "cruxeval", "mode": "input",  "code": "def f(x): ...", "output": "3"}
-               The predicted output (or input) is a Python expression; it is checked by running
-               `f(input) == output` in the sandbox, as CRUXEval does. A prediction written as
-               "assert f(...) == ..." is accepted and the relevant side taken.
+               The prediction is a *value*, read as a Python literal and never executed: the
+               output mode's predicted output, the input mode's arguments (`[1, 2]` or
+               `f([1, 2])`). `f` runs in the sandbox on the gold (output mode) or predicted
+               (input mode) input, and its plain-data result is compared here with `==`, as
+               CRUXEval does. A prediction written as "assert f(...) == ..." is accepted and
+               the relevant side taken; `f(...)` as a predicted output is not a value and fails.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ import re
 from typing import Any
 
 from rlvr.domains import GroundTruthError, binary, no_answer, register
-from rlvr.domains.code import run_tests
+from rlvr.domains.literals import LiteralError, parse_call, parse_literal
 from rlvr.extract import answer_line, answer_tag, code_block, last_boxed, strip_thinking
 from rlvr.problems import Problem, Score
-from rlvr.sandbox import Limits
+from rlvr.sandbox.remote import CandidateError, ProgramLost, call_once
 
 _ASSERT = re.compile(r"^\s*assert\s+(.*?)\s*==\s*(.*)$", re.S)
 
@@ -78,25 +81,44 @@ def verify_codeio(problem: Problem, gold: Any, completion: str) -> Score:
     return binary(same, value, "JSON equal" if same else "JSON differs")
 
 
-def verify_cruxeval(problem: Problem, spec: dict, completion: str) -> Score:
+def _cruxeval_spec(problem: Problem, spec: dict) -> tuple[str, str]:
     mode = spec.get("mode")
-    if mode not in ("input", "output") or "code" not in spec or ("input" if mode == "output" else "output") not in spec:
+    given = "input" if mode == "output" else "output"
+    if mode not in ("input", "output") or spec.get("code") is None or spec.get(given) is None:
         raise GroundTruthError(f"problem {problem.id}: cruxeval answer needs mode, code and input/output")
+    return mode, spec[given]
+
+
+def verify_cruxeval(problem: Problem, spec: dict, completion: str) -> Score:
+    mode, given = _cruxeval_spec(problem, spec)
     text = prediction_text(completion)
     if text is None:
         return no_answer()
     match = _ASSERT.match(text)
     if match:  # "assert f(x) == y": the output is the right side, the input the call's argument
-        left, right = match.group(1), match.group(2)
-        text = right.strip() if mode == "output" else left.strip()
-    if mode == "input":
-        call = text if text.startswith("f(") else f"f({text})"
-        tests = {"style": "call", "expr": call, "expected": spec["output"]}
-    else:
-        tests = {"style": "call", "expr": f"f({spec['input']})", "expected": text}
-    score = run_tests(spec["code"], {**tests, "per_test_s": 3}, Limits(wall_s=10))
-    ok = score.correct
-    return binary(ok, text, "execution agrees" if ok else f"execution disagrees ({score.reason})")
+        text = (match.group(2) if mode == "output" else match.group(1)).strip()
+    try:
+        if mode == "output":
+            predicted = parse_literal(text)
+            _, args, kwargs = parse_call(f"f({given})")
+        else:
+            name, args, kwargs = parse_call(text if text.startswith("f(") else f"f({text})")
+            if name != "f":
+                return binary(False, text, "prediction is not a call of f")
+    except LiteralError as e:
+        return binary(False, text, f"prediction is not a value: {e}")
+    try:
+        expected = parse_literal(given) if mode == "input" else None
+    except LiteralError as e:
+        raise GroundTruthError(f"problem {problem.id}: cruxeval output is not a literal: {e}") from None
+    try:
+        got = call_once(spec["code"], "f", args, kwargs)
+    except (CandidateError, ProgramLost) as e:
+        if mode == "output":  # the gold code failed on the gold input: the data is broken
+            raise GroundTruthError(f"problem {problem.id}: f({given[:100]}) fails: {e}") from None
+        return binary(False, text, f"f on the predicted input fails: {e}"[:300])
+    same = got == (predicted if mode == "output" else expected)
+    return binary(same, text, "execution agrees" if same else f"execution disagrees (f gives {got!r})"[:300])
 
 
 @register("simulation")

@@ -12,12 +12,16 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 GUARD_MODULE = "_rlvr_guard"
-_GUARD_SOURCE = (Path(__file__).parent / "guard.py").read_text()
+# Copied into every sandbox: the fallback guard, and the plain-data codec rlvr's runners use.
+_SUPPORT = {f"{GUARD_MODULE}.py": (Path(__file__).parent / "guard.py").read_text(),
+            "_rlvr_plain.py": (Path(__file__).parent / "plain.py").read_text()}
 _PRELUDE = f"""import sys, runpy
 import {GUARD_MODULE}
 {GUARD_MODULE}.maybe_install()
@@ -157,7 +161,7 @@ def _own_process_count() -> int:
 def _write_code(code_dir: Path, files: dict[str, str]) -> None:
     code_dir.mkdir(mode=0o755)
     os.chmod(code_dir, 0o755)  # mkdtemp parents are 0700: the sandbox uid must read this
-    for name, text in {**files, f"{GUARD_MODULE}.py": _GUARD_SOURCE, "_rlvr_prelude.py": _PRELUDE}.items():
+    for name, text in {**files, **_SUPPORT, "_rlvr_prelude.py": _PRELUDE}.items():
         path = code_dir / name
         if path.resolve().parent != code_dir.resolve():
             raise ValueError(f"sandbox file name must be a plain name: {name!r}")
@@ -171,6 +175,36 @@ def _read_capped(path: Path, cap: int) -> tuple[str, bool]:
     return data[:cap].decode("utf-8", "replace"), len(data) > cap
 
 
+def _command(host_dir: Path, files: dict[str, str], entry: str, args: tuple[str, ...], limits: Limits,
+             trusted_entry: bool) -> tuple[list[str], dict]:
+    """Write `files` under host_dir/code and build the sandboxed command line; returns it with
+    the Popen settings (cwd, env) and what cleanup needs (token, nproc, backend)."""
+    kind = backend()
+    code_dir = host_dir / "code"
+    _write_code(code_dir, files)
+    exe, _ = _python()
+    if kind == "bwrap":
+        code_path = "/code"
+        prefix = _bwrap_prefix(code_dir, limits.tmpfs_mb)
+        run = {"cwd": None, "env": {}, "token": None, "kind": kind,
+               "nproc": limits.max_procs + (0 if os.geteuid() == 0 else _own_process_count())}
+    else:
+        code_path = str(code_dir)
+        prefix = []
+        work = host_dir / "work"
+        work.mkdir()
+        token = uuid.uuid4().hex
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+               "RLVR_GUARD": "1", "RLVR_SANDBOX_TOKEN": token}
+        run = {"cwd": str(work), "env": env, "token": token, "kind": kind,
+               "nproc": limits.max_procs + _own_process_count()}
+    target = [f"{code_path}/{entry}"]
+    if not trusted_entry:
+        target.insert(0, f"{code_path}/_rlvr_prelude.py")
+    # -S: no site-packages (the program gets the standard library only); -B: no .pyc.
+    return [*prefix, exe, "-S", "-B", *target, *args], run
+
+
 def run_python(
     files: dict[str, str],
     entry: str,
@@ -181,65 +215,43 @@ def run_python(
 ) -> ExecResult:
     """Run `entry` (one of `files`) with Python in the sandbox and collect its output.
 
-    `trusted_entry=True` is for rlvr's own harnesses, which install the fallback guard
+    `trusted_entry=True` is for rlvr's own runners, which install the fallback guard
     themselves right before they run untrusted code (they may need os.fork first); any other
     entry runs behind a prelude that installs it first. The directory with `files` is visible
     to the program read-only at /code (bwrap) and deleted afterwards, like everything else.
     """
-    kind = backend()
     host_dir = Path(tempfile.mkdtemp(prefix="rlvr-sbx-"))
     try:
-        code_dir = host_dir / "code"
-        _write_code(code_dir, files)
+        cmd, run = _command(host_dir, files, entry, args, limits, trusted_entry)
         (host_dir / "stdin").write_text(stdin)
-        exe, _ = _python()
-        if kind == "bwrap":
-            code_path = "/code"
-            prefix = _bwrap_prefix(code_dir, limits.tmpfs_mb)
-            cwd, env, token = None, None, None
-            nproc = limits.max_procs + (0 if os.geteuid() == 0 else _own_process_count())
-        else:
-            code_path = str(code_dir)
-            prefix = []
-            work = host_dir / "work"
-            work.mkdir()
-            token = uuid.uuid4().hex
-            cwd = str(work)
-            env = {"PATH": "/usr/bin:/bin", "HOME": cwd, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-                   "RLVR_GUARD": "1", "RLVR_SANDBOX_TOKEN": token}
-            nproc = limits.max_procs + _own_process_count()
-        target = [f"{code_path}/{entry}"]
-        if not trusted_entry:
-            target.insert(0, f"{code_path}/_rlvr_prelude.py")
-        # -S: no site-packages (the program gets the standard library only); -B: no .pyc.
-        cmd = [*prefix, exe, "-S", "-B", *target, *args]
-        return _execute(cmd, host_dir, limits, nproc, cwd, env, token, kind)
+        return _execute(cmd, host_dir, limits, run)
     finally:
         shutil.rmtree(host_dir, ignore_errors=True)
 
 
-def _execute(cmd, host_dir, limits, nproc, cwd, env, token, kind) -> ExecResult:
+def _popen(cmd: list[str], run: dict, limits: Limits, **streams) -> subprocess.Popen:
+    return subprocess.Popen(cmd, cwd=run["cwd"], env=run["env"], start_new_session=True,
+                            preexec_fn=lambda: _set_limits(limits, run["nproc"]), **streams)
+
+
+def _end(proc: subprocess.Popen, run: dict) -> None:
+    """Kill the program's whole process tree and reap it."""
+    _kill_group(proc.pid)
+    proc.wait()
+    if run["token"] is not None:
+        _sweep(run["token"])
+
+
+def _execute(cmd: list[str], host_dir: Path, limits: Limits, run: dict) -> ExecResult:
     out_path, err_path = host_dir / "stdout", host_dir / "stderr"
     start = time.monotonic()
     timed_out = False
     with open(host_dir / "stdin", "rb") as fin, open(out_path, "wb") as fout, open(err_path, "wb") as ferr:
-        proc = subprocess.Popen(
-            cmd,
-            stdin=fin,
-            stdout=fout,
-            stderr=ferr,
-            cwd=cwd,
-            env=env if env is not None else {},
-            start_new_session=True,
-            preexec_fn=lambda: _set_limits(limits, nproc),
-        )
+        proc = _popen(cmd, run, limits, stdin=fin, stdout=fout, stderr=ferr)
         try:
             timed_out = not _wait_exit(proc, limits.wall_s)
         finally:
-            _kill_group(proc.pid)
-            proc.wait()
-            if token is not None:
-                _sweep(token)
+            _end(proc, run)
     wall = time.monotonic() - start
     cap = limits.max_output_kb * 1024
     stdout, cut_out = _read_capped(out_path, cap)
@@ -251,8 +263,92 @@ def _execute(cmd, host_dir, limits, nproc, cwd, env, token, kind) -> ExecResult:
         timed_out=timed_out,
         output_truncated=cut_out or cut_err,
         wall_s=wall,
-        backend=kind,
+        backend=run["kind"],
     )
+
+
+class ChannelClosed(Exception):
+    """The sandboxed process stopped answering: it exited, was killed, timed out, or sent
+    more than a message may hold. Whatever it was doing counts as failed."""
+
+
+class Session:
+    """A sandboxed process the caller talks to in lines: requests on its stdin, replies on its
+    stdout. Made by `open_python`; every wait is bounded by a deadline (time.monotonic())."""
+
+    def __init__(self, proc: subprocess.Popen, limits: Limits, err_path: Path, started: float):
+        self._proc = proc
+        self._buffer = b""
+        self._err_path = err_path
+        self.max_line = limits.max_output_kb * 1024 * 16
+        self.deadline = started + limits.wall_s  # the whole session's limit
+        os.set_blocking(proc.stdout.fileno(), False)
+
+    def send(self, line: str, deadline: float) -> None:
+        data = memoryview((line + "\n").encode())
+        fd = self._proc.stdin.fileno()
+        os.set_blocking(fd, False)
+        while data:
+            self._wait(fd, select.POLLOUT, deadline)
+            try:
+                data = data[os.write(fd, data):]
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, OSError) as e:
+                raise ChannelClosed("the sandboxed process closed its input") from e
+
+    def recv(self, deadline: float) -> str:
+        fd = self._proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            if len(self._buffer) > self.max_line:
+                raise ChannelClosed(f"reply longer than {self.max_line} bytes")
+            self._wait(fd, select.POLLIN, deadline)
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise ChannelClosed(f"the sandboxed process exited (code {self._proc.poll()})")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def _wait(self, fd: int, event: int, deadline: float) -> None:
+        left = min(deadline, self.deadline) - time.monotonic()
+        poller = select.poll()
+        poller.register(fd, event)
+        if left <= 0 or not poller.poll(left * 1000):
+            raise ChannelClosed("timed out")
+
+    def stderr(self, limit: int = 2000) -> str:
+        """The tail of what the process wrote to stderr so far."""
+        try:
+            with open(self._err_path, "rb") as f:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - limit))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+@contextmanager
+def open_python(files: dict[str, str], entry: str, args: tuple[str, ...] = (), limits: Limits = Limits(),
+                trusted_entry: bool = True) -> Iterator[Session]:
+    """Start `entry` in the sandbox and talk to it; on leaving, its whole process tree is killed
+    and its files deleted. Nothing of the caller's is shared with it but the two pipes."""
+    host_dir = Path(tempfile.mkdtemp(prefix="rlvr-sbx-"))
+    try:
+        cmd, run = _command(host_dir, files, entry, args, limits, trusted_entry)
+        err_path = host_dir / "stderr"
+        with open(err_path, "wb") as ferr:
+            proc = _popen(cmd, run, limits, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=ferr)
+        try:
+            yield Session(proc, limits, err_path, time.monotonic())
+        finally:
+            _end(proc, run)
+            proc.stdin.close()
+            proc.stdout.close()
+    finally:
+        shutil.rmtree(host_dir, ignore_errors=True)
 
 
 def _wait_exit(proc: subprocess.Popen, timeout: float) -> bool:

@@ -89,3 +89,24 @@ def test_scoring_from_threads_is_correct(scorer):
     for t in threads:
         t.join()
     assert [s.correct for s in results] == [True] * 4
+
+
+@pytest.mark.parametrize("gold, completion", [
+    ("7", "\\boxed{\\text{7}}"), ("7", "\\boxed{\\textbf{7}}"), ("7", "\\boxed{\\mathbf{7}}"),
+    ("Evelyn", "\\boxed{\\text{Evelyn}}"), ("\\text{Evelyn}", "\\boxed{Evelyn}"), ("yes", "\\boxed{Yes}"),
+    ("no solution", "\\boxed{\\text{No solution}}"),
+    ("7", "The total is $7$."), ("7", "so we get \\(7\\)"), ("7", "Natalia sold 48 + 24 = 72 clips.\n#### 7"),
+    ("1000000", "\\boxed{1\\,000\\,000}"), ("1000", "\\boxed{1\\,000}"),
+    ("x=7", "\\boxed{7=x}"), ("(1,2]", "\\boxed{1<x\\le 2}"), ("[1,2]", "\\boxed{1\\leq x\\leq 2}"),
+    ("30", "\\boxed{30°}"), ("30^\\circ", "\\boxed{30°}"),
+])
+def test_forms_reasoning_models_write_are_accepted(gold, completion):
+    assert rlvr_verify(make("math", gold), completion).correct, (gold, completion)
+
+
+@pytest.mark.parametrize("gold, completion", [
+    ("yes", "\\boxed{sey}"), ("no", "\\boxed{on}"), ("listen", "\\boxed{silent}"), ("(1,2]", "\\boxed{1<x<2}"),
+    ("1000", "\\boxed{1\\,001}"), ("7", "The total is $7$ or maybe $8$."),
+])
+def test_lookalikes_are_rejected(gold, completion):
+    assert not rlvr_verify(make("math", gold), completion).correct, (gold, completion)

@@ -4,8 +4,9 @@ Rules, applied to the text *after the thinking* (after the last `</think>`; a co
 opens `<think>` and never closes it has no answer):
 
 - `auto` (default): the last `\\boxed{...}` (nested braces handled), else the last
-  `<answer>...</answer>`, else the last line starting "Answer:" / "Final answer:",
-  else the text after "the answer is".
+  `<answer>...</answer>`, else a GSM8K-style `#### 7` line, else the last line starting
+  "Answer:" / "Final answer:", else the text after "the answer is", else the last inline
+  math (`$7$`, `\\(7\\)`) of the last line.
 - `boxed`, `tag`, `line`: only that rule.  `last_line`: the last non-empty line.
 - `code`: the last fenced code block (```lang ... ```); if there is none, None.
 - `choice`: a multiple-choice letter A-J: "\\boxed{B}", "(B)", "Answer: B", "B.", "the answer is B".
@@ -25,6 +26,8 @@ from collections.abc import Callable
 
 _ANSWER_LINE = re.compile(r"^\s*\**\s*(?:final\s+answer|answer)\s*\**\s*[:：]\s*\**\s*(.+?)\s*$", re.I | re.M)
 _ANSWER_IS = re.compile(r"(?:final answer|answer) is\s*[:：]?\s*(.+?)(?:\.\s*$|\.\s+|$)", re.I | re.M)
+_HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.M)
+_INLINE_MATH = re.compile(r"\$\$?([^$]+?)\$\$?|\\\((.+?)\\\)")
 _TAG = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.S)
 # "(B)", "B", "B.", "B)", "B:" -- but not the "I" of "I think".
@@ -81,6 +84,19 @@ def answer_is(text: str) -> str | None:
     return found[-1].strip().strip("*$ ") or None
 
 
+def hashes_line(text: str) -> str | None:
+    """GSM8K's final-answer line: `#### 7`."""
+    found = _HASHES.findall(text)
+    return found[-1] if found else None
+
+
+def inline_math(text: str) -> str | None:
+    """The last `$...$` or `\\(...\\)` of the last non-empty line ("The total is $7$.")."""
+    line = last_line(text)
+    found = _INLINE_MATH.findall(line) if line else []
+    return next((a or b for a, b in reversed(found) if (a or b).strip()), None)
+
+
 def last_line(text: str) -> str | None:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else None
@@ -105,7 +121,7 @@ def choice_letter(text: str) -> str | None:
 
 
 def auto(text: str) -> str | None:
-    for rule in (last_boxed, answer_tag, answer_line, answer_is):
+    for rule in (last_boxed, answer_tag, hashes_line, answer_line, answer_is, inline_math):
         value = rule(text)
         if value:
             return value

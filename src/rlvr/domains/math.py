@@ -33,13 +33,43 @@ from rlvr.extract import extract_answer
 from rlvr.problems import Problem, Score
 
 _SQRT_PAREN = re.compile(r"\\sqrt\s*\(([^()]*)\)")
+_WRAPPER = re.compile(r"^\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|boldsymbol|bm|mbox)\s*\{([^{}]*)\}$")
+_DIGIT_SPACE = re.compile(r"(\d)(?:\\[,;:! ]|\\thinspace|~)\s*(?=\d{3}(?!\d))")  # 1\,000\,000
+_WORDS = re.compile(r"^[A-Za-z]+(?:[\s-]+[A-Za-z]+)*$")
+_NUM = r"(-?\d+(?:\.\d+)?|-?\\infty)"
+_LESS = {"<": "(", "\\lt": "(", "\\le": "[", "\\leq": "[", "\\leqslant": "[", "≤": "["}
+_CHAIN = re.compile(rf"^{_NUM}\s*(<|\\lt|\\leq?|\\leqslant|≤)\s*[a-zA-Z]\s*(<|\\lt|\\leq?|\\leqslant|≤)\s*{_NUM}$")
 
 
 def normalize(expr: str) -> str:
     """Repair common model writing that math-verify would misread."""
     expr = expr.strip().strip("$").strip()
+    while _WRAPPER.match(expr):  # \text{7}, \textbf{Evelyn}: the whole answer in a wrapper
+        expr = _WRAPPER.match(expr).group(1).strip()
     expr = _SQRT_PAREN.sub(r"\\sqrt{\1}", expr)  # 4\sqrt(2) -> 4\sqrt{2}
+    expr = _DIGIT_SPACE.sub(r"\1", expr)
+    expr = expr.replace("°", "^\\circ")
+    expr = _interval(expr)
     return expr.rstrip(".").strip()
+
+
+def _interval(expr: str) -> str:
+    """`1 < x \\le 2` -> `(1, 2]`: a chain of inequalities in one variable is an interval."""
+    match = _CHAIN.match(expr.strip())
+    if not match:
+        return expr
+    low, left, right, high = match.groups()
+    closing = {"(": ")", "[": "]"}[_LESS[right]]
+    return f"{_LESS[left]}{low}, {high}{closing}"
+
+
+def _words(expr: str) -> str | None:
+    """The answer as lower-case words when it is words (`yes`, `Evelyn`, `no solution`), else
+    None. Single letters stay math (`x`, a choice `B`)."""
+    text = normalize(expr)
+    if _WORDS.match(text) and any(len(w) > 1 for w in re.split(r"[\s-]+", text)):
+        return " ".join(re.split(r"[\s-]+", text.lower()))
+    return None
 
 
 def parse_latex(expr: str) -> list:
@@ -48,7 +78,11 @@ def parse_latex(expr: str) -> list:
 
 
 def math_equal(gold: str, pred: str) -> bool:
-    """math-verify equivalence plus the numeric cross-check (gold parsed first)."""
+    """math-verify equivalence plus the numeric cross-check (gold parsed first). Words are
+    compared as words: math-verify reads `sey` as the product s*e*y, equal to `yes`."""
+    gold_words, pred_words = _words(gold), _words(pred)
+    if gold_words is not None or pred_words is not None:
+        return gold_words == pred_words
     gold_parsed, pred_parsed = parse_latex(gold), parse_latex(pred)
     if not gold_parsed or not pred_parsed:
         return _string_equal(gold, pred)

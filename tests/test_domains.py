@@ -52,8 +52,22 @@ def test_zebra_partial_credit():
     )
     prose = verify(make("logic", ZEBRA, task="zebra"), "<answer>Alice has the cat</answer>")
     assert (full.reward, full.correct) == (1.0, True)
-    assert (half.reward, half.correct) == (4 / 6, False)
+    assert (half.reward, half.correct) == (2 / 4, False)  # the house numbers are not cells that score
     assert prose.reward == 0.0
+
+
+@pytest.mark.parametrize("completion, reward", [
+    ('[["1","Bob","dog"],["2","Alice","cat"]]', 0.0),  # every attribute wrong: 0, not the house column's 1/3
+    ('{"solution": {"House 1": {"Name": "Alice", "Pet": "cat"}, "House 2": {"Name": "Bob", "Pet": "dog"}}}', 1.0),
+    ('{"solution": {"House 2": {"Name": "Bob", "Pet": "cat"}, "House 1": {"Name": "Alice", "Pet": "cat"}}}', 0.75),
+    ("[['1', 'Alice', 'cat'], ['2', 'Bob', 'dog']]", 1.0),  # a Python literal
+    ('[["Alice","cat"],["Bob","dog"]]', 1.0),  # rows without the house column
+    ('{"header": ["House", "Pet", "Name"], "rows": [[1, "cat", "Alice"], [2, "dog", "Bob"]]}', 1.0),
+    ('[{"Name": "Alice", "Pet": "cat"}, {"Name": "Bob", "Pet": "cat"}]', 0.75),
+])
+def test_zebra_tables_in_the_forms_models_write(completion, reward):
+    score = verify(make("logic", ZEBRA, task="zebra"), f"<answer>{completion}</answer>")
+    assert score.reward == reward and score.correct is (reward == 1.0)
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,12 @@ def test_completions_eval_writes_everything_with_the_contract(tmp_path):
         assert key in metrics["overall"]
     saved = json.loads((run / "metrics.json").read_text())
     assert saved["by_domain"]["science"]["pass@1"] == 0.25
-    # math m1: 0.5 and 1/2 vote together (2 of 4) -> majority right; "bad" problem: ground truth error
-    assert saved["by_task"]["arith"]["maj@4"] == 0.5
+    # math m1: 0.5 and 1/2 vote together (2 of 4) -> majority right; "bad" problem: ground truth
+    # error, no verdict: left out of every mean and counted instead
+    assert saved["by_task"]["arith"]["maj@4"] == 1.0 and saved["by_task"]["arith"]["problems"] == 2
+    assert saved["by_task"]["arith"]["verifier_errors"] == 4 and saved["overall"]["verifier_errors"] == 4
+    assert saved["overall"]["problems_without_verdict"] == 1 and saved["by_domain"]["science"]["verifier_errors"] == 0
+    assert "verifier errors" in (run / "report.md").read_text()
     assert (run / "report.md").read_text().count("pass@4") >= 3 and (run / "pass_at_k.png").stat().st_size > 1000
     rows = [json.loads(x) for x in (run / "samples.jsonl").read_text().splitlines()]
     assert len(rows) == 12

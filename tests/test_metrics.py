@@ -92,3 +92,19 @@ def test_thinking_skipped_is_the_share_of_empty_thinking_blocks():
     m = aggregate([("math", "t", problem_metrics(rows, [1])), ("math", "t", problem_metrics(_rows([True], [0]), [1]))],
                   [1], n=4)
     assert m["overall"]["thinking_skipped"] == 0.25 and m["by_domain"]["math"]["thinking_skipped"] == 0.25
+
+
+def test_verifier_errors_are_left_out_of_pass_at_k_and_counted():
+    # 4 samples, 2 without a verdict: pass@k over the other 2 (1 right); k=4 > 2 verdicts: left out
+    rows = _rows([True, False, False, False], [0, 1, 1, 1])
+    rows[2]["error"] = rows[3]["error"] = True
+    a = problem_metrics(rows, [1, 2, 4])
+    assert (a["pass@1"], a["pass@2"], a["avg@n"], a["verifier_errors"]) == (0.5, 1.0, 0.5, 2)
+    assert "pass@4" not in a and "maj@4" not in a
+    none = problem_metrics([{**r, "error": True} for r in _rows([True] * 4, [0] * 4)], [1, 4])
+    assert none == {"verifier_errors": 4, "problems_without_verdict": 1}
+    full = problem_metrics(_rows([False] * 4, [0] * 4), [1, 2, 4])
+    m = aggregate([("math", "t", a), ("math", "t", none), ("math", "t", full)], [1, 2, 4], n=4)
+    assert m["overall"]["pass@1"] == pytest.approx(0.25)  # (0.5 + 0) / 2: the errors weigh nothing
+    assert m["overall"]["pass@4"] == 0.0 and len(m["overall"]["pass@4_ci"]) == 2  # only `full` has 4 verdicts
+    assert (m["by_task"]["t"]["verifier_errors"], m["overall"]["problems_without_verdict"]) == (6, 1)

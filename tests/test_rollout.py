@@ -91,3 +91,31 @@ def test_no_problems_make_no_groups():
         sampler = BatchedSampler(device=device)
         assert sample_groups(sampler, ExactScorer(), [], SamplingParams(n=4), RolloutStats()) == []
         assert sampler.calls == []
+
+
+class FlakyScorer:
+    """Scores like ExactScorer, but the 2nd completion of every problem gets no verdict, and
+    problem 5 none at all (a verifier error: sandbox down, worker died)."""
+
+    def score_many(self, pairs):
+        out = []
+        for i, (problem, text) in enumerate(pairs):
+            broken = i % 4 == 1 or problem.id == "p5"
+            out.append(Score(reward=0.0, correct=False, error=True, reason="verifier error") if broken
+                       else Score(reward=float(text == "1"), correct=text == "1"))
+        return out
+
+
+def test_rollouts_without_a_verdict_are_left_out_of_the_update_and_counted():
+    params = SamplingParams(n=4, max_new_tokens=4)
+    problems = [p for p in PROBLEMS if p.id in ("p2", "p5", "p8")]
+    groups, stats = collect_groups(ScriptedSampler(), FlakyScorer(), problems, count=3, n=4, params=params,
+                                   step=0, seed=0, dynamic=False, max_draws=1)
+    assert sorted(g.problem.id for g in groups) == ["p2", "p8"]  # p5 had no verdict at all
+    assert all(len(g.rollouts) == 3 and len(g.truncated) == 3 and not any(r.score.error for r in g.rollouts)
+               for g in groups)
+    assert stats.verifier_errors == 2 + 4
+    record = step_metrics(0, groups, stats, {}, 1.0)
+    assert record["verifier_errors"] == 6 and len(stats.drawn) == 6  # rewards: verdicts only
+    empty = step_metrics(0, [], type(stats)(verifier_errors=4), {}, 1.0)  # a step with no verdict at all
+    assert empty["verifier_errors"] == 4 and empty["reward_mean"] != empty["reward_mean"]  # NaN, no crash

@@ -108,8 +108,9 @@ def test_data_workers_encode_the_same_examples_and_seed_ranges_parse():
 def test_max_minutes_stops_training_early_and_still_saves(tmp_path):
     from rlvr.train.sft import run_sft
 
-    cfg = SFTConfig(new_model={"vocab_size": 400, "hidden": 32, "layers": 1, "heads": 2}, per_task=2, epochs=50,
-                    batch_size=8, output=tmp_path / "m", device="cpu", max_minutes=0.05)
+    cfg = SFTConfig(new_model={"vocab_size": 400, "hidden": 32, "layers": 1, "heads": 2}, per_task=2,
+                    epochs=100_000, batch_size=8, output=tmp_path / "m", device="cpu", max_minutes=0.05)
+    # So many epochs that no machine finishes them in the 3 s limit (CI once ran 50 epochs in less).
     lines = []
     run_sft(cfg, log=lines.append)
     log = json.loads((tmp_path / "m" / "sft_log.json").read_text())

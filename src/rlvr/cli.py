@@ -34,7 +34,14 @@ def _count_lines(path: Path) -> int | None:
 
         return pq.ParquetFile(path).metadata.num_rows
     with open(path, "rb") as f:
-        return sum(1 for line in f if line.strip())
+        return sum(1 for _ in f)
+
+
+def _has_records(path: Path) -> bool:
+    if path.suffix == ".parquet":
+        return bool(_count_lines(path))
+    with open(path, "rb") as f:
+        return any(line.strip() for line in f)
 
 
 def _output_row(item: ScoredRecord) -> dict:
@@ -44,21 +51,32 @@ def _output_row(item: ScoredRecord) -> dict:
 
 
 def run_scoring(inputs: list[Path], output: Path, workers: int) -> tuple[dict, int]:
-    """Score every input file into `output`, streaming; returns (per-domain stats, bad lines)."""
+    """Score every input file into `output`, streaming; returns (per-domain stats, bad lines).
+
+    Output line N is input line N (files in order): a line that cannot be scored is written
+    as `{"skipped": "<file:line: why>"}` (with the record's fields when it was an object), a
+    blank line stays blank. The output is written to a temporary file beside it and renamed
+    at the end, so `-o` may name an input and an interrupted run leaves no half file."""
     stats: dict[str, dict[str, float]] = defaultdict(lambda: {"items": 0, "reward": 0.0, "correct": 0, "errors": 0})
     bad = 0
     total = sum(_count_lines(p) or 0 for p in inputs)
     output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.name}.partial")
     columns = [TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Scorer(workers=workers) as scorer, open(output, "w", encoding="utf-8") as out, \
+    with Scorer(workers=workers) as scorer, open(partial, "w", encoding="utf-8") as out, \
             Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("score", total=total)
         for path in inputs:
-            for item in score_records(iter_records(path), scorer, window=4 * workers):
+            for item in score_records(iter_records(path, blank_lines=True), scorer, window=4 * workers):
                 progress.advance(task)
+                if item.data is None and item.error is None:
+                    out.write("\n")
+                    continue
                 if item.data is None or item.domain is None:
                     bad += 1
                     console.print(f"[red]skipped[/red] {item.where}: {item.error}")
+                    out.write(json.dumps({**(item.data or {}), "skipped": f"{item.where}: {item.error}"},
+                                         ensure_ascii=False) + "\n")
                     continue
                 if item.error:
                     bad += 1
@@ -70,7 +88,22 @@ def run_scoring(inputs: list[Path], output: Path, workers: int) -> tuple[dict, i
                     s["reward"] += sc.reward
                     s["correct"] += sc.correct
                     s["errors"] += sc.error
+    os.replace(partial, output)
     return dict(stats), bad
+
+
+def check_score_paths(inputs: list[Path], output: Path) -> str | None:
+    """Why `rlvr score INPUTS -o OUTPUT` cannot run, in one line, or None."""
+    for path in inputs:
+        if not path.exists():
+            return f"{path} does not exist"
+        if path.is_dir():
+            return f"{path} is a directory: give JSONL or Parquet files"
+        if not _has_records(path):
+            return f"{path} is empty: nothing to score"
+    if output.is_dir():
+        return f"-o {output} is a directory: give a file name, e.g. {output / 'scored.jsonl'}"
+    return None
 
 
 def print_summary(stats: dict) -> None:
@@ -96,10 +129,10 @@ def score(
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w", help="Verifier processes."),
 ) -> None:
     """Score completions; writes each line back with `scores` and prints a per-domain table."""
-    for path in inputs:
-        if not path.exists():
-            console.print(f"[red]error:[/red] {path} does not exist")
-            raise typer.Exit(2)
+    problem = check_score_paths(inputs, output)
+    if problem:
+        console.print(f"[red]error:[/red] {problem}")
+        raise typer.Exit(2)
     stats, bad = run_scoring(inputs, output, workers)
     print_summary(stats)
     console.print(f"wrote {output}")

@@ -76,7 +76,9 @@ class Score(BaseModel):
     extracted: Any = None  # the answer found in the completion, or None
     reason: str = ""
     details: dict[str, Any] = Field(default_factory=dict)  # e.g. tests passed, rubric criteria
-    error: bool = False  # True when the *ground truth* was unusable (not the model's fault)
+    # True when there is no verdict on the completion: bad ground truth, the sandbox did not start,
+    # a scoring process died. Training leaves such rollouts out; evaluation leaves them out of pass@k.
+    error: bool = False
 
 
 class Rollout(BaseModel):
@@ -109,19 +111,29 @@ class Record:
     error: str | None = None
 
 
-def iter_records(path: str | Path) -> Iterator[Record]:
-    """Stream records from a JSONL or Parquet file; malformed lines come back as errors."""
+def iter_records(path: str | Path, blank_lines: bool = False) -> Iterator[Record]:
+    """Stream records from a JSONL or Parquet file; malformed lines come back as errors (a
+    line that is not UTF-8 too: the lines after it are still read). `blank_lines=True` also
+    yields a Record with neither data nor error for each blank line, for writers that keep
+    output line N = input line N."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.suffix == ".parquet":
         yield from _iter_parquet(path)
         return
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
             where = f"{path}:{number}"
+            if not raw.strip():
+                if blank_lines:
+                    yield Record(where, None)
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield Record(where, None, f"not valid UTF-8 (byte {e.start + 1} of the line)")
+                continue
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as e:
@@ -149,8 +161,28 @@ def first_error(error: ValidationError) -> tuple[str, str]:
     return ".".join(str(p) for p in first["loc"]), first["msg"].removeprefix("Value error, ")
 
 
+def drop_nulls(value: Any) -> Any:
+    """`value` without the null entries of its objects, recursively (lists keep their items).
+
+    Hugging Face `datasets` and Arrow fill a key absent from one row with null; in a record,
+    null means absent.
+
+    >>> drop_nulls({"tests": {"style": "stdio", "per_test_s": None}, "hint": None})
+    {'tests': {'style': 'stdio'}}
+    """
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
+
+
 def to_problem(data: dict[str, Any], where: str = "<record>") -> Problem:
-    """Validate a raw record (rlvr or verl/Guru layout) into a Problem, or raise RecordError."""
+    """Validate a raw record (rlvr or verl/Guru layout) into a Problem, or raise RecordError.
+    Null fields are absent fields (`drop_nulls`), except inside the ground truth (`answer`,
+    verl's `reward_model`), where a null can be the answer itself (a function returning None)."""
+    truth = {k: data[k] for k in ("answer", "reward_model") if data.get(k) is not None}
+    data = {**drop_nulls(data), **truth}
     if "data_source" in data and "domain" not in data:
         data = from_guru_row(data, where)
     try:
@@ -209,11 +241,17 @@ def _maybe_json(value: Any) -> Any:
 
 
 def completions_of(data: dict[str, Any], where: str) -> list[str]:
-    """The completion(s) a scoring record carries: `completion` (str) or `completions` (list)."""
+    """The completion(s) a scoring record carries: `completion` (str) or `completions` (a
+    non-empty list of str), not both. Null means absent."""
+    data = {k: v for k, v in data.items() if k in ("completion", "completions") and v is not None}
+    if "completions" in data and "completion" in data:
+        raise RecordError(where, "has both 'completion' and 'completions': keep one")
     if "completions" in data:
         items = data["completions"]
         if not isinstance(items, list) or not all(isinstance(c, str) for c in items):
             raise RecordError(where, "field 'completions' must be a list of strings")
+        if not items:
+            raise RecordError(where, "field 'completions' is empty: nothing to score")
         return items
     if "completion" in data:
         if not isinstance(data["completion"], str):

@@ -126,13 +126,16 @@ class Scorer:
 
     @staticmethod
     def result(future: Future) -> Score:
-        """The Score of a submitted item; timeouts and dead workers become reward-0 Scores."""
+        """The Score of a submitted item. A timeout is a wrong answer (the completion made the
+        verifier hang, and a policy must not learn that hanging escapes a low reward); a worker
+        that died (out of memory, killed) gave no verdict: an error Score."""
         try:
             return Score.model_validate(future.result())
         except FutureTimeout:
             return Score(reward=0.0, correct=False, reason="verifier timed out")
         except ProcessExpired as e:
-            return Score(reward=0.0, correct=False, reason=f"verifier process died (exit code {e.exitcode})")
+            return Score(reward=0.0, correct=False, error=True,
+                         reason=f"verifier error: scoring process died (exit code {e.exitcode})")
         except Exception as e:  # noqa: BLE001
             return Score(reward=0.0, correct=False, reason=f"scoring failed: {type(e).__name__}: {e}"[:300], error=True)
 
@@ -253,7 +256,7 @@ def score_records(records: Iterable[Record], scorer: Scorer, window: int = 64) -
 
 def _submit_record(record: Record, scorer: Scorer) -> tuple[ScoredRecord, list[Future]]:
     out = ScoredRecord(where=record.where, data=record.data, error=record.error)
-    if record.error:
+    if record.error or record.data is None:  # unreadable, or a blank line
         return out, []
     try:
         problem = to_problem(record.data, record.where)

@@ -7,7 +7,9 @@ else \\boxed{}, else an "Answer:" line, else the last code block, else the text 
 `answer` shapes:
 
     zebra:    {"header": ["House", "Name", "Pet"], "rows": [["1", "Alice", "cat"], ...]}
-              reward = fraction of cells right; correct only if all are.
+              reward = fraction of attribute cells right (the house number column is not
+              scored); correct only if all are. Predictions: JSON or Python-literal rows,
+              {"rows": ...}, or ZebraLogic's {"solution": {"House 1": {"Name": ...}}}.
     ordering: ["Alice", "Bob", "Carol"]           exact sequence ("Alice, Bob, Carol" or a JSON list)
     graph:    "A -> C -> D" or ["A", "C", "D"] or 7   exact after normalization (tokens, case)
     grid:     [[0, 1], [1, 0]]                     exact 2D match; "0 1\\n1 0" or JSON accepted
@@ -16,6 +18,7 @@ else \\boxed{}, else an "Answer:" line, else the last code block, else the text 
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from typing import Any
@@ -70,23 +73,82 @@ def _cell(value: Any) -> str:
     return re.sub(r"\s+", " ", str(value)).strip().lower()
 
 
-def zebra_score(gold: dict, pred_text: str) -> tuple[float, str]:
-    """Fraction of gold cells (rows x columns) reproduced at the same position."""
-    gold_rows = gold["rows"]
-    total = sum(len(r) for r in gold_rows)
-    pred = _load_json(pred_text)
-    if isinstance(pred, dict):
-        pred = pred.get("rows", pred.get("solution"))
-    if not isinstance(pred, list):
-        return 0.0, "answer is not a table (JSON rows)"
-    right = 0
-    for gold_row, pred_row in zip(gold_rows, pred):
-        if isinstance(pred_row, dict):
-            pred_row = list(pred_row.values())
-        if not isinstance(pred_row, list):
+HOUSE_COLUMNS = ("house", "houses", "#", "position", "house number", "no", "no.", "number")
+
+
+def _house_column(gold: dict) -> bool:
+    """True when the gold table's first column only numbers the houses (it is not scored: a
+    table that gets every attribute wrong must score 0, not the share of the house column)."""
+    header, rows = gold.get("header") or [], gold["rows"]
+    if header and _cell(header[0]) in HOUSE_COLUMNS:
+        return True
+    return bool(rows) and all(row and _cell(row[0]) == str(i + 1) for i, row in enumerate(rows))
+
+
+def _parse_table(text: str) -> Any:
+    """JSON, else a Python literal (single quotes), else None."""
+    parsed = _load_json(text)
+    if parsed is None:
+        try:
+            parsed = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return None
+    return parsed
+
+
+def _house_number(key: Any) -> int | None:
+    found = re.search(r"\d+", str(key))
+    return int(found.group()) - 1 if found else None
+
+
+def _predicted_cells(pred: Any, columns: list[str], skip_first: bool) -> dict[tuple[int, str], str]:
+    """{(house index, column name): cell} from the forms models write: a list of rows (lists
+    by position, or dicts by column name), {"header": [...], "rows": [...]}, or ZebraLogic's
+    {"solution": {"House 1": {"Name": ..., ...}, ...}}."""
+    cells: dict[tuple[int, str], str] = {}
+    if isinstance(pred, dict) and isinstance(pred.get("solution"), (dict, list)):
+        pred = pred["solution"]
+    if isinstance(pred, dict) and isinstance(pred.get("rows"), list):
+        header = pred.get("header")
+        if isinstance(header, list) and len(header) == len(columns) + skip_first:
+            pred = [dict(zip([_cell(h) for h in header], row)) if isinstance(row, list) else row
+                    for row in pred["rows"]]
+        else:
+            pred = pred["rows"]
+    if isinstance(pred, dict):  # {"House 1": {...}, ...}
+        houses = [(_house_number(k), v) for k, v in pred.items()]
+    elif isinstance(pred, list):
+        houses = list(enumerate(pred))
+    else:
+        return cells
+    for house, row in houses:
+        if house is None:
             continue
-        right += sum(_cell(g) == _cell(p) for g, p in zip(gold_row, pred_row))
-    return right / total, f"{right}/{total} cells right"
+        if isinstance(row, dict):
+            named = {_cell(k): v for k, v in row.items()}
+            cells.update({(house, c): _cell(named[c]) for c in columns if c in named})
+        elif isinstance(row, list):
+            values = row[1:] if skip_first and len(row) == len(columns) + 1 else row
+            cells.update({(house, c): _cell(v) for c, v in zip(columns, values)})
+    return cells
+
+
+def zebra_score(gold: dict, pred_text: str) -> tuple[float, str]:
+    """Fraction of the gold table's attribute cells reproduced for the same house (the house
+    number column, when there is one, is how rows are matched, not a cell that scores)."""
+    skip_first = _house_column(gold)
+    header = [_cell(h) for h in gold.get("header") or []]
+    width = max(len(r) for r in gold["rows"])
+    names = header if len(header) == width else [str(i) for i in range(width)]
+    columns = names[1:] if skip_first else names
+    expected = {(i, c): _cell(v) for i, row in enumerate(gold["rows"])
+                for c, v in zip(columns, row[1:] if skip_first else row)}
+    pred = _parse_table(pred_text)
+    if not isinstance(pred, (list, dict)):
+        return 0.0, "answer is not a table (JSON rows)"
+    got = _predicted_cells(pred, columns, skip_first)
+    right = sum(got.get(key) == value for key, value in expected.items())
+    return right / len(expected), f"{right}/{len(expected)} cells right"
 
 
 def _items(text: str) -> list[str]:
@@ -134,8 +196,9 @@ def verify_logic(problem: Problem, completion: str) -> Score:
     if extracted is None:
         return no_answer()
     if check == "zebra":
-        if not isinstance(problem.answer, dict) or "rows" not in problem.answer:
-            raise GroundTruthError(f"problem {problem.id}: zebra answer needs 'rows'")
+        rows = problem.answer.get("rows") if isinstance(problem.answer, dict) else None
+        if not isinstance(rows, list) or not rows or not all(isinstance(r, list) and r for r in rows):
+            raise GroundTruthError(f"problem {problem.id}: zebra answer needs 'rows', a list of non-empty lists")
         fraction, reason = zebra_score(problem.answer, extracted)
         return Score(reward=fraction, correct=fraction == 1.0, extracted=extracted, reason=reason)
     if check == "ordering":

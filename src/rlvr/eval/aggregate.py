@@ -6,6 +6,12 @@ Averaging is labeled: `overall` is the *micro* average over problems; `overall_m
 (best-of-n by reward), `bon_certainty` (best-of-n by self-certainty with Borda voting, when the
 sampler recorded certainty), `thinking_skipped` (the share of samples whose thinking block is
 empty: a hybrid model answering without reasoning), and `pass@K_ci` = [low, high] bootstrap 95% intervals.
+
+Verifier errors (the sandbox did not start, a scoring worker died, bad ground truth) are no
+verdict on the model, so those samples are left out: a problem's metrics use its n' samples
+that got a verdict, pass@k and maj@k only where k <= n' (a problem with fewer is left out of
+that k's average). `verifier_errors` counts the samples left out and `problems_without_verdict`
+the problems left with none, per task, per domain and overall (sums, not means).
 """
 
 from __future__ import annotations
@@ -21,15 +27,20 @@ from rlvr.sampling.thinking import skipped_thinking
 
 
 def problem_metrics(samples: list[dict[str, Any]], ks: list[int], borda_power: float = 0.5) -> dict[str, float]:
-    """Metrics of one problem from its n samples (ordered by `sample`)."""
-    samples = sorted(samples, key=lambda s: s["sample"])
+    """Metrics of one problem from its samples (ordered by `sample`) that got a verdict."""
+    ordered = sorted(samples, key=lambda s: s["sample"])
+    samples = [s for s in ordered if not s.get("error")]
+    errors = {"verifier_errors": len(ordered) - len(samples), "problems_without_verdict": int(not samples)}
     n = len(samples)
+    if n == 0:
+        return errors
     correct = [bool(s["correct"]) for s in samples]
     clusters = [int(s.get("cluster", -1)) for s in samples]
     c = sum(correct)
     out: dict[str, float] = {"n": n, "c": c, "avg@n": c / n,
-                             "thinking_skipped": sum(skipped_thinking(s.get("text", "")) for s in samples) / n}
-    for k in ks:
+                             "thinking_skipped": sum(skipped_thinking(s.get("text", "")) for s in samples) / n,
+                             **errors}
+    for k in (k for k in ks if k <= n):
         out[f"pass@{k}"] = pass_at_k(n, c, k)
         out[f"maj@{k}"] = maj_at_k(clusters, correct, k)
     rewards = [float(s["reward"]) for s in samples]
@@ -41,8 +52,11 @@ def problem_metrics(samples: list[dict[str, Any]], ks: list[int], borda_power: f
     return out
 
 
+_SUMMED = ("verifier_errors", "problems_without_verdict")
+
+
 def _mean_of(rows: list[dict[str, float]], ks: list[int], with_ci: bool) -> dict[str, Any]:
-    keys = [k for k in rows[0] if k not in ("n", "c")]
+    keys = list(dict.fromkeys(k for r in rows for k in r if k not in ("n", "c", *_SUMMED)))
     out: dict[str, Any] = {"problems": len(rows)}
     for key in keys:
         values = [r[key] for r in rows if key in r]
@@ -50,7 +64,11 @@ def _mean_of(rows: list[dict[str, float]], ks: list[int], with_ci: bool) -> dict
             out[key] = float(np.mean(values))
     if with_ci:
         for k in ks:
-            out[f"pass@{k}_ci"] = list(bootstrap_ci([r[f"pass@{k}"] for r in rows]))
+            values = [r[f"pass@{k}"] for r in rows if f"pass@{k}" in r]
+            if values:
+                out[f"pass@{k}_ci"] = list(bootstrap_ci(values))
+    for key in _SUMMED:
+        out[key] = int(sum(r.get(key, 0) for r in rows))
     return out
 
 
@@ -65,7 +83,8 @@ def aggregate(per_problem: Iterable[tuple[str, str, dict[str, float]]], ks: list
         by_domain[domain].append(metrics)
         by_task[task].append(metrics)
     tasks = {t: _mean_of(m, ks, with_ci=True) for t, m in sorted(by_task.items())}
-    macro_keys = [k for k in tasks[next(iter(tasks))] if k != "problems" and not k.endswith("_ci")]
+    macro_keys = list(dict.fromkeys(k for t in tasks.values() for k in t
+                                    if k not in ("problems", *_SUMMED) and not k.endswith("_ci")))
     overall_macro = {key: float(np.mean([t[key] for t in tasks.values() if key in t])) for key in macro_keys}
     overall_macro["tasks"] = len(tasks)
     return {

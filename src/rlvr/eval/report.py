@@ -14,9 +14,10 @@ def plot_pass_at_k(metrics: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     series = {**metrics["by_domain"], "overall": metrics["overall"]}
     for name, m in series.items():
-        ys = [m[f"pass@{k}"] for k in ks]
-        lo = [m[f"pass@{k}_ci"][0] for k in ks]
-        hi = [m[f"pass@{k}_ci"][1] for k in ks]
+        nan = [float("nan")] * 2  # a k no problem of this series had enough verdicts for
+        ys = [m.get(f"pass@{k}", nan[0]) for k in ks]
+        lo = [m.get(f"pass@{k}_ci", nan)[0] for k in ks]
+        hi = [m.get(f"pass@{k}_ci", nan)[1] for k in ks]
         style = {"color": "black", "linewidth": 2.2} if name == "overall" else {}
         line = ax.plot(ks, ys, marker="o", label=f"{name} ({m['problems']})", **style)[0]
         ax.fill_between(ks, lo, hi, alpha=0.15, color=line.get_color())
@@ -34,14 +35,16 @@ def plot_pass_at_k(metrics: dict[str, Any], path: Path) -> None:
 
 
 def _row(name: str, m: dict[str, Any], ks: list[int]) -> str:
+    def number(key: str) -> str:
+        return f"{m[key]:.3f}" if key in m else "-"
+
     cells = [name, str(m.get("problems", m.get("tasks", "")))]
     for k in ks:
         ci = m.get(f"pass@{k}_ci")
-        cells.append(f"{m[f'pass@{k}']:.3f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""))
-    cells += [f"{m[f'maj@{k}']:.3f}" for k in ks]
-    cells.append(f"{m['avg@n']:.3f}")
-    cells.append(f"{m['bon_verifier']:.3f}")
-    cells.append(f"{m['bon_certainty']:.3f}" if "bon_certainty" in m else "-")
+        cells.append(number(f"pass@{k}") + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""))
+    cells += [number(f"maj@{k}") for k in ks]
+    cells += [number("avg@n"), number("bon_verifier"), number("bon_certainty")]
+    cells.append(str(m.get("verifier_errors", "-")))
     return "| " + " | ".join(cells) + " |"
 
 
@@ -50,7 +53,8 @@ def write_report(metrics: dict[str, Any], run_dir: Path, title: str = "rlvr eval
     ks = metrics["k"]
     plot_pass_at_k(metrics, run_dir / "pass_at_k.png")
     header = ["", "problems", *[f"pass@{k} [95% CI]" for k in ks], *[f"maj@{k}" for k in ks],
-              "avg@n", "best-of-n (verifier)", "best-of-n (certainty)"]
+              "avg@n", "best-of-n (verifier)", "best-of-n (certainty)",
+              "verifier errors (left out)"]
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines = [f"# {title}", "", f"n = {metrics['n']} samples per problem; k = {ks}.", "",
              "## Overall", "", *table,

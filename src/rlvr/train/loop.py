@@ -123,28 +123,33 @@ def offpolicy_spec(cfg: TrainConfig) -> OffPolicySpec:
                          divergence_coef=method.dph.coef if method.name == "dph" else 0.0)
 
 
+def _mean(values: list) -> float:
+    return sum(values) / len(values) if values else float("nan")  # a step can keep no rollout
+
+
 def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: dict, seconds: float) -> dict:
     """Rewards and batch pass@1 cover every rollout drawn (with dynamic sampling, the dropped
     zero-variance groups too, so the curve is not biased towards 0.5; `reward_mean_kept` is over
-    the kept groups); lengths and truncation cover `groups`, the kept ones."""
+    the kept groups); lengths and truncation cover `groups`, the kept ones. Rollouts without a
+    verdict (verifier errors) are in none of these, only in `verifier_errors`."""
     drawn = rollout.drawn or [(g.problem.domain, r, o.score.correct) for g in groups
                               for r, o in zip(g.rewards, g.rollouts)]
     rewards, correct = [r for _, r, _ in drawn], [c for _, _, c in drawn]
-    kept = [r for g in groups for r in g.rewards]
     by_domain: dict[str, list[float]] = {}
     for domain, reward, _ in drawn:
         by_domain.setdefault(domain, []).append(reward)
-    lengths = [len(r.completion_ids) for g in groups for r in g.rollouts]
-    truncated = [t for g in groups for t in g.truncated]
+    kept = [r for g in groups for r in g.rollouts]
     return {
-        "step": step + 1, "reward_mean": sum(rewards) / len(rewards),
-        "reward_std": float(torch.tensor(rewards).std(unbiased=False)),
-        "reward_mean_kept": sum(kept) / len(kept) if kept else float("nan"),
-        "reward_by_domain": {d: sum(v) / len(v) for d, v in sorted(by_domain.items())},
-        "pass@1_batch": sum(correct) / len(correct),
+        "step": step + 1, "reward_mean": _mean(rewards),
+        "reward_std": float(torch.tensor(rewards).std(unbiased=False)) if rewards else float("nan"),
+        "reward_mean_kept": _mean([r.score.reward for r in kept]),
+        "reward_by_domain": {d: _mean(v) for d, v in sorted(by_domain.items())},
+        "pass@1_batch": _mean(correct),
         "zero_variance_frac": rollout.groups_zero_variance / max(rollout.groups_drawn, 1),
-        "response_len_mean": sum(lengths) / len(lengths), "truncated_frac": sum(truncated) / len(truncated),
-        "thinking_skipped_frac": sum(skipped_thinking(r.text) for g in groups for r in g.rollouts) / len(lengths),
+        "response_len_mean": _mean([len(r.completion_ids) for r in kept]),
+        "truncated_frac": _mean([t for g in groups for t in g.truncated]),
+        "thinking_skipped_frac": _mean([skipped_thinking(r.text) for r in kept]),
+        "verifier_errors": rollout.verifier_errors,  # rollouts with no verdict, left out of the update
         "sampled_tokens": rollout.tokens,  # every rollout of the step, extra stages included (the budget)
         "sample_tok_s": rollout.tokens / max(rollout.sample_s, 1e-9),
         "train_tok_s": learn.get("train_tokens", 0) / max(learn.get("learn_s", 1e-9), 1e-9),

@@ -36,6 +36,7 @@ class RolloutStats:
     tokens: int = 0
     groups_drawn: int = 0
     groups_zero_variance: int = 0
+    verifier_errors: int = 0  # rollouts left out because their Score is a verifier error
     drawn: list[tuple[str, float, bool]] = field(default_factory=list)  # (domain, reward, correct) of every
     # first-stage rollout, dropped groups too
     extra: dict = field(default_factory=dict)
@@ -59,7 +60,11 @@ def sample_groups(sampler, scorer: Scorer, problems: list[Problem], params: Samp
     `prompts` (default: each problem's own) is what the sampler sees; the rollouts always record
     the problem's own prompt, so a completion sampled with a hint or feedback in the context is
     trained on without it (`source` marks it; its log-probs stay those of the context it was
-    sampled in, the behaviour policy)."""
+    sampled in, the behaviour policy).
+
+    A rollout whose Score is a verifier error (no verdict: the sandbox failed, a worker died,
+    bad ground truth) is left out of its group, so it enters neither the advantages nor the
+    loss, and is counted in `stats.verifier_errors`; a group left with no rollout is dropped."""
     shown = prompts or [p.sampler_prompt() for p in problems]
     on_cpu = getattr(getattr(sampler, "device", None), "type", None) == "cpu"
     per_batch = max(1, len(problems))
@@ -84,7 +89,10 @@ def sample_groups(sampler, scorer: Scorer, problems: list[Problem], params: Samp
                             completion_ids=s.token_ids, text=s.text, logprobs=s.logprobs, source=source,
                             score=next(scores)) for s in group]
         stats.tokens += sum(len(s.token_ids) for s in group)
-        groups.append(Group(problem, rollouts, [s.finish_reason == "length" for s in group]))
+        verdicts = [(r, s.finish_reason == "length") for r, s in zip(rollouts, group) if not r.score.error]
+        stats.verifier_errors += len(rollouts) - len(verdicts)
+        if verdicts:
+            groups.append(Group(problem, [r for r, _ in verdicts], [t for _, t in verdicts]))
     return groups
 
 

@@ -7,7 +7,7 @@ contract; unknown fields are kept and written back unchanged:
     {"id": "c1", "domain": "code", "prompt": "...", "tests": {"style": "function", ...}}
 
 Rows in the verl/Guru layout (`data_source`, `prompt` as chat messages,
-`reward_model.ground_truth`, `extra_info`) are converted on read (`from_guru_row`).
+`reward_model.ground_truth`, `extra_info`) are converted on read (`rlvr.guru.from_guru_row`).
 """
 
 from __future__ import annotations
@@ -22,17 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 Domain = Literal["math", "code", "science", "logic", "simulation", "tabular"]
 DOMAINS: tuple[str, ...] = ("math", "code", "science", "logic", "simulation", "tabular")
-
-# Guru / Reasoning360 `data_source` prefixes -> rlvr domains.
-GURU_PREFIXES = {
-    "math": "math",
-    "codegen": "code",
-    "stem": "science",
-    "logic": "logic",
-    "simulation": "simulation",
-    "table": "tabular",
-}
-
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -184,60 +173,14 @@ def to_problem(data: dict[str, Any], where: str = "<record>") -> Problem:
     truth = {k: data[k] for k in ("answer", "reward_model") if data.get(k) is not None}
     data = {**drop_nulls(data), **truth}
     if "data_source" in data and "domain" not in data:
+        from rlvr.guru import from_guru_row
+
         data = from_guru_row(data, where)
     try:
         return Problem.model_validate(data)
     except ValidationError as e:
         key, message = first_error(e)
         raise RecordError(where, f"field '{key or 'record'}': {message}") from None
-
-
-def from_guru_row(row: dict[str, Any], where: str = "<row>") -> dict[str, Any]:
-    """Map a verl/Guru row to the rlvr layout.
-
-    `data_source` "math__deepscaler" -> domain "math", task "deepscaler";
-    `reward_model.ground_truth` -> `answer` (code: JSON test spec -> `tests`).
-    """
-    source = str(row["data_source"])
-    prefix, _, task = source.partition("__")
-    domain = GURU_PREFIXES.get(prefix)
-    if domain is None:
-        raise RecordError(where, f"data_source '{source}' has no known prefix {sorted(GURU_PREFIXES)}")
-    reward_model = row.get("reward_model") or {}
-    truth = reward_model.get("ground_truth")
-    extra = row.get("extra_info") or {}
-    record: dict[str, Any] = {
-        "id": str(extra.get("index", extra.get("id", row.get("id", where)))),
-        "domain": domain,
-        "task": task or None,
-        "prompt": row.get("prompt"),
-        "meta": {"data_source": source, "extra_info": extra},
-    }
-    if domain == "code":
-        record["tests"] = guru_code_tests(truth, where)
-    else:
-        record["answer"] = _maybe_json(truth)
-    passthrough = {k: v for k, v in row.items() if k not in {"data_source", "prompt", "reward_model", "extra_info"}}
-    return {**passthrough, **record}
-
-
-def guru_code_tests(truth: Any, where: str) -> dict[str, Any]:
-    """Guru code ground truth: JSON with `inputs`/`outputs` (stdio) or `functional` (asserts)."""
-    spec = _maybe_json(truth)
-    if isinstance(spec, dict) and "inputs" in spec and "outputs" in spec:
-        return {"style": "stdio", "inputs": spec["inputs"], "outputs": spec["outputs"]}
-    if isinstance(spec, dict) and "functional" in spec:
-        return {"style": "asserts", "code": [spec["functional"]]}
-    raise RecordError(where, "codegen ground_truth must hold 'inputs'/'outputs' or 'functional'")
-
-
-def _maybe_json(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
 
 
 def completions_of(data: dict[str, Any], where: str) -> list[str]:

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -225,10 +226,41 @@ def score(problem: Problem, completion: str) -> Score:
 
 
 def score_batch(problems: list[Problem], completions: list[str]) -> list[Score]:
-    """Score completions[i] against problems[i], in parallel over all cores."""
+    """Score completions[i] against problems[i], in parallel over all cores.
+
+    Inside a daemonic process (a worker of a `multiprocessing.Pool`, as verl's reward managers
+    use) no process pool can be started: items are scored one by one in this process, each under
+    a SIGALRM limit when this is the main thread (pool workers run tasks there). Code still runs
+    in the sandbox, a process of its own (started with subprocess, which daemons may do)."""
     if len(problems) != len(completions):
         raise ValueError(f"{len(problems)} problems but {len(completions)} completions")
+    if multiprocessing.current_process().daemon:
+        return [score_here(p, c) for p, c in zip(problems, completions)]
     return shared_scorer().score_many(zip(problems, completions))
+
+
+class _Alarm(BaseException):
+    """Raised by SIGALRM; a BaseException so that a verifier's `except Exception` cannot eat it."""
+
+
+def score_here(problem: Problem, completion: str, timeout_s: float | None = None) -> Score:
+    """Score in this process: the time limit by SIGALRM, enforced only on the main thread."""
+    limit = timeout_s or TIMEOUT_S.get(problem.domain, DEFAULT_TIMEOUT_S)
+    if threading.current_thread() is not threading.main_thread():
+        return score_in_process(problem, completion)
+
+    def alarm(signum, frame):
+        raise _Alarm()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return score_in_process(problem, completion)
+    except _Alarm:
+        return Score(reward=0.0, correct=False, reason="verifier timed out")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass

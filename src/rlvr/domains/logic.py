@@ -54,11 +54,12 @@ def pick_check(problem: Problem) -> str:
 
 
 def answer_text(completion: str) -> str | None:
+    """The answer's text; a code fence around it (`<answer>```json ...```</answer>`) removed."""
     text = strip_thinking(completion)
     for rule in (answer_tag, last_boxed, answer_line, code_block):
         value = rule(text)
         if value:
-            return value
+            return code_block(value) or value
     return text.strip() or None
 
 

@@ -16,7 +16,7 @@ def clean(text: str) -> str:
     """Drop LaTeX decorations, dollar signs and thousands separators."""
     text = _LATEX_WRAPPERS.sub(r"\1", text)
     text = text.replace("\\!", "").replace("\\,", "").replace("{,}", "").replace("\\%", "%")
-    text = text.replace("$", "").replace("\\left", "").replace("\\right", "").strip()
+    text = text.replace("\\$", "").replace("$", "").replace("\\left", "").replace("\\right", "").strip()
     text = re.sub(r"(?<=\d),(?=\d{3}(?:\D|$))", "", text)  # 1,234,567 -> 1234567
     return text.replace("−", "-").strip()
 

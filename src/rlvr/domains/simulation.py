@@ -41,7 +41,7 @@ def prediction_text(completion: str) -> str | None:
     for rule in (answer_tag, last_boxed, code_block, answer_line):
         value = rule(text)
         if value:
-            return value.strip()
+            return (code_block(value) or value).strip()  # `<answer>```json ...```</answer>`
     return None
 
 

@@ -93,7 +93,7 @@ def test_scoring_from_threads_is_correct(scorer):
 
 @pytest.mark.parametrize("gold, completion", [
     ("7", "\\boxed{\\text{7}}"), ("7", "\\boxed{\\textbf{7}}"), ("7", "\\boxed{\\mathbf{7}}"),
-    ("Evelyn", "\\boxed{\\text{Evelyn}}"), ("\\text{Evelyn}", "\\boxed{Evelyn}"), ("yes", "\\boxed{Yes}"),
+    ("Evelyn", "\\boxed{\\text{Evelyn}}"), ("\\text{Evelyn}", "\\boxed{Evelyn}"), ("yes", "\\boxed{Yes}"), ("7", "\\boxed{7=x}"),
     ("no solution", "\\boxed{\\text{No solution}}"),
     ("7", "The total is $7$."), ("7", "so we get \\(7\\)"), ("7", "Natalia sold 48 + 24 = 72 clips.\n#### 7"),
     ("1000000", "\\boxed{1\\,000\\,000}"), ("1000", "\\boxed{1\\,000}"),

@@ -36,6 +36,7 @@ _SQRT_PAREN = re.compile(r"\\sqrt\s*\(([^()]*)\)")
 _WRAPPER = re.compile(r"^\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|boldsymbol|bm|mbox)\s*\{([^{}]*)\}$")
 _DIGIT_SPACE = re.compile(r"(\d)(?:\\[,;:! ]|\\thinspace|~)\s*(?=\d{3}(?!\d))")  # 1\,000\,000
 _WORDS = re.compile(r"^[A-Za-z]+(?:[\s-]+[A-Za-z]+)*$")
+_VALUE_FIRST = re.compile(r"^([^=a-zA-Z]+?)\s*=\s*([a-zA-Z])$")  # 7 = x, as math-verify reads x = 7
 _NUM = r"(-?\d+(?:\.\d+)?|-?\\infty)"
 _LESS = {"<": "(", "\\lt": "(", "\\le": "[", "\\leq": "[", "\\leqslant": "[", "≤": "["}
 _CHAIN = re.compile(rf"^{_NUM}\s*(<|\\lt|\\leq?|\\leqslant|≤)\s*[a-zA-Z]\s*(<|\\lt|\\leq?|\\leqslant|≤)\s*{_NUM}$")
@@ -50,7 +51,8 @@ def normalize(expr: str) -> str:
     expr = _DIGIT_SPACE.sub(r"\1", expr)
     expr = expr.replace("°", "^\\circ")
     expr = _interval(expr)
-    return expr.rstrip(".").strip()
+    expr = _VALUE_FIRST.sub(r"\2=\1", expr.rstrip(".").strip())
+    return expr
 
 
 def _interval(expr: str) -> str:

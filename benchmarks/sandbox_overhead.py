@@ -45,6 +45,16 @@ print(json.dumps({"seconds": time.perf_counter() - start, "passed": ok, "items":
 """
 
 
+def cpu() -> str:
+    """The CPU's model name and whether it has AVX512-BF16 (the machines here vary)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.machine()
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    return f"{name} ({'AVX512-BF16' if 'avx512_bf16' in info else 'AVX2 only' if 'avx2' in info else 'no AVX2'})"
+
+
 def reference_tree(ref: str) -> Path:
     """`ref`'s src/ under .bench/ (extracted once)."""
     sha = subprocess.run(["git", "rev-parse", "--short", ref], cwd=ROOT, check=True, capture_output=True,
@@ -79,7 +89,7 @@ def main() -> None:
     trees = {"reference": reference_tree(args.ref), "this tree": ROOT / "src"}
     from rlvr.sandbox import backend
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+    print(f"machine: {cpu()}, {os.cpu_count()} cores; "
           f"sandbox backend: {backend()}; reference {args.ref}; {args.limit} HumanEval items, {args.rounds} rounds")
     print(f"{'workers':>7} {'reference s/item':>17} {'this tree s/item':>17} {'ratio':>7}  passed")
     for workers in sorted({1, os.cpu_count() or 1}):

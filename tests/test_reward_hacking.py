@@ -204,3 +204,22 @@ def test_math_anagrams_are_not_equal(gold, forged):
     problem = Problem(id="m", domain="math", prompt="?", answer=gold)
     assert verify(problem, f"\\boxed{{{gold}}}").reward == 1.0
     assert verify(problem, f"\\boxed{{{forged}}}").reward == 0.0
+
+
+@pytest.mark.parametrize("tests, honest, attack", [
+    ({"style": "asserts", "code": ["assert set(common([1, 2, 3], [2, 3, 4])) == set([2, 3])"]},
+     "def common(a, b):\n    return [x for x in a if x in b]\n",
+     "def set(*a):\n    return 0\ndef common(a, b):\n    return []\n"),
+    ({"style": "function", "entry_point": "close",
+      "code": "def check(candidate):\n    assert abs(candidate(1.0) - 2.0) < 1e-6\n"},
+     "def close(x):\n    return x + 1\n",
+     "def abs(x):\n    return 0\ndef close(x):\n    return 99\n"),
+    ({"style": "function", "entry_point": "close", "code": "def check(candidate):\n    assert candidate(1.0) == 2.0\n"},
+     "def close(x):\n    return x + 1\n",
+     "def check(candidate):\n    pass\ndef close(x):\n    return 99\n"),
+], ids=["asserts_shadow_set", "function_shadow_abs", "function_own_check"])
+def test_program_names_cannot_shadow_what_the_tests_call(tests, honest, attack):
+    # The program's `set`/`abs` would be called on both sides of the test's own comparison.
+    problem = _problem(tests)
+    assert verify(problem, _code(honest)).reward == 1.0
+    assert verify(problem, _code(attack)).reward == 0.0

@@ -16,13 +16,15 @@ the grader with proxies for the program's functions and classes, so every call t
 crosses into the sandbox and every result comes back as a fresh builtin; the comparisons run
 here. A result that is not plain data fails. stdio programs get each input in the sandbox and
 their output is compared here, whitespace-normalized (token lists equal). The tests' expected
-values never enter the sandbox. Reward 1 when every test passes; `details` has `passed`,
+values never enter the sandbox. Program names that shadow a builtin (`def set(...)`) are not
+seen by the tests, which keep the real builtins. Reward 1 when every test passes; `details` has `passed`,
 `total` and `fraction`. Test code that passes the program something that is not plain data
 (a function, an object) cannot run this way: its Score is a verifier error, not a wrong answer.
 """
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable
 
@@ -84,20 +86,30 @@ def _exec(source: str, namespace: dict, filename: str) -> None:
     exec(compile(source, filename, "exec"), namespace)  # test code: ground truth, not model output
 
 
-def _function_tests(program: Program, tests: dict) -> tuple[int, int, str | None]:
-    namespace = {"__name__": "__rlvr_tests__", **program.proxies()}
+def _test_namespace(program: Program, tests: dict) -> dict:
+    """The globals the test code runs in: the program's functions and classes as proxies, then
+    the setup's names over them. A program name that is a builtin (`set`, `abs`, `sorted`) is
+    left out: the tests' `set(f(x)) == set([2, 3])` would otherwise call the program on both
+    sides of its own comparison."""
+    proxies = {name: proxy for name, proxy in program.proxies().items() if not hasattr(builtins, name)}
+    namespace = {"__name__": "__rlvr_tests__", **proxies}
     _exec(tests.get("setup", ""), namespace, "setup.py")
+    return namespace
+
+
+def _function_tests(program: Program, tests: dict) -> tuple[int, int, str | None]:
+    namespace = _test_namespace(program, tests)
     _exec(tests["code"], namespace, "tests.py")
     entry = tests["entry_point"]
     if entry not in program.names:
         return 0, 1, f"entry point {entry!r} not defined"
-    error = _run_test(program, lambda: namespace["check"](namespace[entry]))
+    candidate = program.proxies()[entry]  # the program's own, whatever the tests define
+    error = _run_test(program, lambda: namespace["check"](candidate))
     return (0 if error else 1), 1, error
 
 
 def _assert_tests(program: Program, tests: dict) -> tuple[int, int, str | None]:
-    namespace = {"__name__": "__rlvr_tests__", **program.proxies()}
-    _exec(tests.get("setup", ""), namespace, "setup.py")
+    namespace = _test_namespace(program, tests)
     passed, first_error = 0, None
     for line in tests["code"]:
         compiled = compile(line, "tests.py", "exec")

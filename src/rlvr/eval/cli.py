@@ -158,7 +158,11 @@ def eval_command(
             raise typer.Exit(2) from None
         raise
     overall = metrics["overall"]
-    shown = ", ".join(f"pass@{x} {overall[f'pass@{x}']:.3f}" for x in ks)
+    nan = float("nan")  # a value no problem had enough verdicts for
+    shown = ", ".join(f"pass@{x} {overall.get(f'pass@{x}', nan):.3f}" for x in ks)
     console.print(f"overall (micro over {overall['problems']} problems): {shown}, maj@{ks[-1]} "
-                  f"{overall[f'maj@{ks[-1]}']:.3f}, avg@n {overall['avg@n']:.3f}")
+                  f"{overall.get(f'maj@{ks[-1]}', nan):.3f}, avg@n {overall.get('avg@n', nan):.3f}")
+    if overall.get("verifier_errors"):
+        console.print(f"[yellow]{overall['verifier_errors']} sample(s) got no verdict (verifier errors) and are left "
+                      f"out of the metrics[/yellow]; per task in metrics.json and report.md")
     console.print(f"wrote {output}/samples.jsonl, metrics.json, report.md, pass_at_k.png")

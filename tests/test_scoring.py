@@ -105,3 +105,24 @@ def test_a_broken_pool_is_replaced_and_scoring_goes_on():
         scorer._pool.stop()  # what pebble's pool looks like after a replacement worker failed to start
         scorer._pool.join()
         assert [s.reward for s in scorer.score_many([(problem, "\\boxed{2}"), (problem, "\\boxed{3}")])] == [1.0, 0.0]
+
+
+def test_a_scoring_process_that_dies_is_a_verifier_error_not_a_wrong_answer(monkeypatch):
+    import os
+
+    import rlvr.scoring
+
+    p = Problem(id="p", domain="math", prompt="q", answer="2")
+    monkeypatch.setattr(rlvr.scoring, "score_in_process", lambda problem, completion: os._exit(3))
+    with Scorer(workers=1) as scorer:  # its workers fork after the patch: each dies on its item
+        s = scorer.score_many([(p, "\\boxed{2}")])[0]
+    assert (s.reward, s.correct, s.error) == (0.0, False, True) and "died" in s.reason
+
+
+def test_a_sandbox_that_does_not_start_is_a_verifier_error(monkeypatch, fallback_sandbox):
+    from rlvr.domains.code import run_tests
+    from rlvr.sandbox import core
+
+    monkeypatch.setattr(core, "_python", lambda: ("/nonexistent/python3", core.Path("/nonexistent")))
+    s = run_tests("def add(a, b):\n    return a + b\n", {"style": "asserts", "code": ["assert add(1, 2) == 3"]})
+    assert s.error and s.reward == 0.0 and "verifier error" in s.reason, s

@@ -267,6 +267,10 @@ def _execute(cmd: list[str], host_dir: Path, limits: Limits, run: dict) -> ExecR
     )
 
 
+class SandboxFailed(RuntimeError):
+    """The sandbox did not start (before any program code ran): a verifier error, no verdict."""
+
+
 class ChannelClosed(Exception):
     """The sandboxed process stopped answering: it exited, was killed, timed out, or sent
     more than a message may hold. Whatever it was doing counts as failed."""
@@ -340,7 +344,10 @@ def open_python(files: dict[str, str], entry: str, args: tuple[str, ...] = (), l
         cmd, run = _command(host_dir, files, entry, args, limits, trusted_entry)
         err_path = host_dir / "stderr"
         with open(err_path, "wb") as ferr:
-            proc = _popen(cmd, run, limits, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=ferr)
+            try:
+                proc = _popen(cmd, run, limits, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=ferr)
+            except OSError as e:  # no interpreter, no bwrap, no processes left to start
+                raise SandboxFailed(f"the sandbox did not start: {e}") from None
         try:
             yield Session(proc, limits, err_path, time.monotonic())
         finally:

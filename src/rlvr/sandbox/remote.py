@@ -29,14 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from rlvr.sandbox import plain
-from rlvr.sandbox.core import ChannelClosed, Limits, Session, open_python
+from rlvr.sandbox.core import ChannelClosed, Limits, SandboxFailed, Session, open_python
 
 RUNNER = (Path(__file__).parent / "runner.py").read_text()
 REPLY_MARGIN_S = 1.0  # the runner's own alarm fires first; this covers the round trip
-
-
-class SandboxFailed(RuntimeError):
-    """The sandbox did not start (before any program code ran): a verifier error, no verdict."""
 
 
 class ProgramLost(BaseException):

@@ -163,3 +163,17 @@ def test_prepack_linears_option_reaches_the_torch_sampler(tiny_model_dir):
 
     assert make_sampler(str(tiny_model_dir), "on", 8, None, None, prepack_linears=False).prepacked is None
     assert make_sampler(str(tiny_model_dir), "on", 8, None, None).prepacked is not None  # CPU default: on
+
+
+def test_resuming_with_other_sampling_settings_is_refused(tmp_path, tiny_model_dir):
+    data = tmp_path / "p.jsonl"
+    data.write_text("\n".join(json.dumps({"id": f"p{i}", "domain": "math", "prompt": f"{i}+1?", "answer": str(i + 1)})
+                              for i in range(2)))
+    base = [*RLVR, "eval", "--model", str(tiny_model_dir), "--data", str(data), "--k", "1", "--max-new-tokens", "4",
+            "-o", str(tmp_path / "run")]
+    assert subprocess.run([*base, "--n", "2"], capture_output=True, text=True).returncode == 0
+    before = (tmp_path / "run" / "samples.jsonl").read_text()
+    result = subprocess.run([*base, "--n", "2", "--temperature", "0.5"], capture_output=True, text=True)
+    assert result.returncode == 2 and "temperature=1.0" in result.stderr and "temperature=0.5" in result.stderr
+    assert (tmp_path / "run" / "samples.jsonl").read_text() == before  # nothing mixed in
+    assert subprocess.run([*base, "--n", "2"], capture_output=True, text=True).returncode == 0  # same settings resume

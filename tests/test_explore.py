@@ -36,8 +36,8 @@ class ScriptedSampler:
         return out
 
 
-def math_problem(pid="p", answer="4", **meta):
-    return Problem(id=pid, domain="math", prompt="Compute 2 + 2.", answer=answer, meta=meta)
+def math_problem(pid="p", answer="4", hint=None, **meta):
+    return Problem(id=pid, domain="math", prompt="Compute 2 + 2.", answer=answer, hint=hint, meta=meta)
 
 
 def group_of(problem, texts, scorer):
@@ -258,7 +258,7 @@ def test_rgr_mixes_rubric_rewards_and_refines_with_the_unmet_criteria(scorer):
 # ---- configuration and the learner
 
 @pytest.mark.parametrize("cfg, message", [
-    ({"method": {"name": "dars"}}, "set algo.advantage: dr_grpo"),
+    ({"method": {"name": "dars"}, "algo": {"advantage": "grpo"}}, "set algo.advantage: dr_grpo"),
     ({"method": {"name": "dars"}, "algo": {"advantage": "dr_grpo"}, "dynamic_sampling": True}, "dynamic_sampling"),
     ({"method": {"name": "guide"}, "algo": {"loss": "gspo"}}, "ppo_clip"),
     ({"method": {"name": "rgr"}, "algo": {"advantage": "pass_at_k"}}, "pass_at_k"),
@@ -271,6 +271,13 @@ def test_refused_combinations_are_named_at_validation(cfg, message):
 
     with pytest.raises(ValidationError, match=message):
         TrainConfig(model="x", **cfg)
+
+
+def test_a_method_brings_its_own_defaults_for_settings_left_unset():
+    dars = TrainConfig(method={"name": "dars"})
+    assert dars.algo.advantage == "dr_grpo" and not dars.dynamic_sampling  # it drops all-same groups itself
+    assert TrainConfig().dynamic_sampling and TrainConfig().algo.advantage == "grpo"
+    assert TrainConfig(method={"name": "ampo"}).algo.advantage == "dr_grpo"
 
 
 def mixed_batch(aggregation: str):

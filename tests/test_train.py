@@ -15,7 +15,8 @@ RLVR = [sys.executable, "-m", "rlvr.cli"]
 def write_config(tmp_path, name, model, data, **extra):
     cfg = {"model": str(model), "suite": None, "data": str(data), "eval_suite": None, "output": str(tmp_path / name),
            "steps": 4, "prompts_per_step": 4, "rollouts_per_prompt": 4, "max_new_tokens": 10,
-           "mask_truncated": False, "lr": 0.01, "save_every": 1, "workers": 1, **extra}
+           "mask_truncated": False, "lr": 0.01, "save_every": 1, "workers": 1, "dynamic_sampling": False,
+           "batch_size": 64, "minibatch_size": 64, "microbatch_size": None, "precision": "fp32", **extra}
     path = tmp_path / f"{name}.yaml"
     path.write_text(json.dumps(cfg))  # JSON is YAML
     return path
@@ -252,3 +253,51 @@ def test_a_new_run_never_mixes_with_an_old_one(tmp_path, tiny_model_dir, rubric_
     assert fresh.returncode == 0, fresh.stderr
     rows = (tmp_path / "twice" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["step"] for r in rows] == [1]
+
+
+def _two_rollout_group():
+    from rlvr.problems import Problem, Rollout, Score
+    from rlvr.train.rollout import Group
+
+    rollouts = [Rollout(problem_id="p", prompt_ids=[1, 5, 6], completion_ids=[7, 8, 9], text="x",
+                        logprobs=[-1.0, -2.0, -3.0], score=Score(reward=1.0, correct=True)),
+                Rollout(problem_id="p", prompt_ids=[1, 5, 6], completion_ids=[7, 9], text="y",
+                        logprobs=[-0.5, -0.5], score=Score(reward=0.0, correct=False))]
+    return Group(Problem(id="p", domain="math", prompt="q", answer="1"), rollouts, [False, False])
+
+
+def test_token_sum_norm_divides_by_the_generation_budget_not_the_padded_width(tiny_model_dir):
+    import copy
+    from dataclasses import replace
+
+    import torch.nn.functional as F
+    from transformers import AutoModelForCausalLM
+
+    from rlvr.config import AlgoConfig
+    from rlvr.train.learner import OffPolicySpec, UpdatePlan, build_batch, update_policy
+
+    algo = AlgoConfig(advantage="dr_grpo", aggregation="token_sum_norm")
+    batch = build_batch([_two_rollout_group()], algo, True, 0)
+    wider = replace(batch, **{k: F.pad(getattr(batch, k), (0, 7)) for k in
+                              ("input_ids", "attention_mask", "loss_mask", "old_logp")})  # 7 more padding columns
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    losses = []
+    for b in (batch, wider):
+        policy = copy.deepcopy(model)
+        optimizer = torch.optim.SGD(policy.parameters(), lr=0.0)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
+        out = update_policy(policy, optimizer, scheduler, b, algo, UpdatePlan(max_new_tokens=50), OffPolicySpec(),
+                            None, torch.Generator().manual_seed(0))
+        losses.append(out["loss"])
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6) and losses[0] != 0.0
+
+
+def test_each_policy_loss_clips_with_its_own_defaults_unless_set():
+    from rlvr.config import AlgoConfig
+    from rlvr.train.learner import UpdatePlan, loss_config
+
+    gspo = loss_config(AlgoConfig(loss="gspo"), UpdatePlan())
+    ppo = loss_config(AlgoConfig(), UpdatePlan())
+    assert (gspo.eps_low, gspo.eps_high) == (3e-4, 4e-4) and (ppo.eps_low, ppo.eps_high) == (0.2, 0.2)
+    mine = loss_config(AlgoConfig(loss="gspo", eps_high=1e-3), UpdatePlan())
+    assert (mine.eps_low, mine.eps_high) == (3e-4, 1e-3)

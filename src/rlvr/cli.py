@@ -213,6 +213,8 @@ def train(
     output: Path = typer.Option(None, "--output", "-o", help="Run directory (overrides the config's output)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished or stopped run in the output."),
     print_config: bool = typer.Option(False, "--print-config", help="Show the resolved config with defaults and exit."),
+    set_: list[str] = typer.Option([], "--set", help="Override a key: --set steps=50 --set algo.eps_high=0.28 (the "
+                                   "value is read as YAML); with --resume, e.g. to extend a finished run."),
 ) -> None:
     """RLVR training (GRPO family) with checkpoints, metrics, a before/after table and a report.
 
@@ -229,8 +231,8 @@ def train(
         console.print(f"[red]error:[/red] {resume} is not a run directory of rlvr train (it has no config.yaml); "
                       "--resume takes the output directory of an earlier run")
         raise typer.Exit(2)
-    overrides = {"output": str(output)} if output else {}
     try:
+        overrides = {**parse_overrides(set_), **({"output": str(output)} if output else {})}
         cfg = load_config(config or (resume / "config.yaml" if resume else MAIN_JOB), TrainConfig, overrides)
     except ConfigError as e:
         console.print(f"[red]error:[/red] {e}")
@@ -249,17 +251,24 @@ def train(
 
 
 def parse_overrides(pairs: list[str]) -> dict:
-    """["key=value", ...] -> {key: YAML value}; a pair without '=' is a config error naming it."""
+    """["key=value", ...] -> {key: YAML value}, a dotted key as nested keys ("algo.eps_high=0.28");
+    a pair without '=' is a config error naming it."""
     import yaml
 
-    from rlvr.config import ConfigError
+    from rlvr.config import ConfigError, merge
 
-    overrides = {}
+    overrides: dict = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise ConfigError(f"--set {pair}: expected KEY=VALUE")
-        overrides[key.strip()] = yaml.safe_load(value)
+        nested: dict = {}
+        inner = nested
+        *parents, last = key.strip().split(".")
+        for part in parents:
+            inner = inner.setdefault(part, {})
+        inner[last] = yaml.safe_load(value)
+        merge(overrides, nested)
     return overrides
 
 

@@ -19,6 +19,7 @@ class ConfigError(ValueError):
 # matmul precision of a training step: bf16 = autocast, with float32 weights and optimizer; auto =
 # bf16 where the device computes it natively (CUDA, CPUs with AMX/AVX512-BF16), else fp32
 Precision = Literal["fp32", "bf16", "auto"]
+DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:\d+)?)$"  # `auto`: cuda when available, else cpu
 
 
 class Strict(BaseModel):
@@ -47,18 +48,18 @@ class SFTConfig(Strict):
     output: Path = Path("runs/sft")
     epochs: float = 1.0
     lr: float = 1e-3
-    warmup_steps: int = 20
+    warmup_steps: int = Field(20, ge=0)
     batch_size: int = 16
-    max_len: int = 384  # tokens per example (prompt + solution); longer ones are dropped
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
+    max_len: int = Field(384, ge=2)  # tokens per example (prompt + solution); longer ones are dropped
+    weight_decay: float = Field(0.0, ge=0)
+    grad_clip: float = Field(1.0, gt=0)  # max gradient norm
     seed: int = 0
-    log_every: int = 20
-    threads: int | None = None  # torch CPU threads (default: all cores)
+    log_every: int = Field(20, ge=1)
+    threads: int | None = Field(None, ge=1)  # torch CPU threads (default: all cores)
     # bf16: matmuls under autocast, weights and optimizer in fp32 (about 2x faster on CPUs with
     # AMX/AVX512-BF16 and on GPUs); fp32 everywhere else.
     precision: Precision = "fp32"
-    device: str = "auto"  # cuda when available, else cpu
+    device: str = Field("auto", pattern=DEVICE_PATTERN)  # cuda when available, else cpu
     workers: int = Field(1, ge=0)  # processes that generate and tokenize synthetic data; 0 = one per core
     max_minutes: float | None = Field(None, gt=0)  # stop training (and save) after this long
     # stop (and save) after this many steps, the learning-rate schedule still planned for the whole
@@ -113,6 +114,21 @@ class SFTConfig(Strict):
                              f"{sorted(unknown)}; valid: {sorted(TASKS)}")
 
 
+def merge(base: dict, overrides: dict) -> dict:
+    """`overrides` into `base`, nested mappings merged key by key (so `{"algo": {"eps_high": 0.28}}`
+    keeps the file's other algo keys).
+
+    >>> merge({"algo": {"loss": "gspo", "eps_high": 1}}, {"algo": {"eps_high": 2}, "steps": 3})
+    {'algo': {'loss': 'gspo', 'eps_high': 2}, 'steps': 3}
+    """
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
 def load_config(path: str | Path, model: type[Strict], overrides: dict[str, Any] | None = None) -> Strict:
     """Read YAML into `model`; errors name the key (e.g. "epochs: Input should be a valid number")."""
     path = Path(path)
@@ -124,7 +140,7 @@ def load_config(path: str | Path, model: type[Strict], overrides: dict[str, Any]
         raise ConfigError(f"{path}: not valid YAML ({e})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys to values")
-    raw.update(overrides or {})
+    merge(raw, overrides or {})
     try:
         return model.model_validate(raw)
     except ValidationError as e:
@@ -134,56 +150,72 @@ def load_config(path: str | Path, model: type[Strict], overrides: dict[str, Any]
 
 class AlgoConfig(Strict):
     advantage: str = "grpo"  # grpo | dr_grpo | rloo | pass_at_k (rlvr.algo.advantages)
-    pass_k: int = 4  # pass_at_k advantage: k
+    pass_k: int = Field(4, ge=1)  # pass_at_k advantage: k
     loss: str = "ppo_clip"  # ppo_clip | gspo (rlvr.algo.losses)
-    eps_low: float = 0.2
-    eps_high: float = 0.2  # 0.28 = DAPO clip-higher
-    dual_clip: float | None = None
+    # clip range of the policy ratio; when not set, the loss's own default (ppo_clip 0.2 / 0.2,
+    # DAPO's clip-higher sets eps_high 0.28; gspo 3e-4 / 4e-4 on its sequence ratio)
+    eps_low: float = Field(0.2, gt=0)
+    eps_high: float = Field(0.2, gt=0)
+    dual_clip: float | None = Field(None, gt=1)  # c of dual-clip PPO (3..10); None = off
     aggregation: str = "token_mean"  # token_mean | seq_mean_token_mean | token_sum_norm
     kl_estimator: str | None = None  # k1 | k2 | k3; None = no reference model
-    kl_coef: float = 0.0
+    kl_coef: float = Field(0.0, ge=0)
     kl_in_reward: bool = False  # subtract kl_coef * KL from the reward instead of adding to the loss
-    entropy_coef: float = 0.0
+    entropy_coef: float = Field(0.0, ge=0)  # bonus for the policy's entropy
+
+    @model_validator(mode="before")
+    @classmethod
+    def _loss_defaults(cls, data: Any) -> Any:
+        """Unset clip bounds take the chosen loss's own defaults (`rlvr.algo.losses.loss_defaults`)."""
+        if not isinstance(data, dict):
+            return data
+        from rlvr.algo.losses import POLICY_LOSSES, loss_defaults
+
+        loss = data.get("loss", "ppo_clip")
+        if loss not in POLICY_LOSSES.names():
+            return data  # TrainConfig names the key and the valid losses
+        own = loss_defaults(loss)
+        return {"eps_low": own.eps_low, "eps_high": own.eps_high, **data}
 
 
 class LoraSpec(Strict):
     """Train low-rank adapters (peft) instead of all weights; needs `pip install 'rlvr[lora]'`."""
 
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.0
+    r: int = Field(16, ge=1)  # rank of the adapters
+    alpha: int = Field(32, ge=1)  # scale: the update is alpha / r times the adapters' product
+    dropout: float = Field(0.0, ge=0, lt=1)
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
 
 
 class DarsSpec(Strict):
     schedule: Literal["et", "hw"] = "et"  # equal treatment | hardness weighted
-    n_max: int | None = None  # rollouts per prompt at most (default: 32 for et, 64 for hw)
+    n_max: int | None = Field(None, ge=1)  # rollouts per prompt at most (default: 32 for et, 64 for hw)
 
 
 class GuideSpec(Strict):
-    gamma_quantile: float = 0.9  # gamma of the shaped ratio r / (r + gamma)
+    gamma_quantile: float = Field(0.9, ge=0, le=1)  # gamma of the shaped ratio r / (r + gamma)
 
 
 class AmpoSpec(Strict):
-    replace: int = 2  # k: failed rollouts replaced by teacher solutions
+    replace: int = Field(2, ge=1)  # k: failed rollouts replaced by teacher solutions
     pool: list[Path] = Field(default_factory=list)  # samples.jsonl of `rlvr eval` runs of teacher models
-    pool_size: int = 4  # teacher solutions per problem at most
-    beta: float = 0.1  # f(p) = p / (p + beta) on teacher tokens
+    pool_size: int = Field(4, ge=1)  # teacher solutions per problem at most
+    beta: float = Field(0.1, gt=0)  # f(p) = p / (p + beta) on teacher tokens
 
 
 class DphSpec(Strict):
     data: Path = Path("runs/dph.json")  # written by `rlvr dph-prepare CONFIG`
     divergence: Literal["forward_kl", "js"] = "forward_kl"
-    coef: float = 0.02  # forward KL: 0.01..0.05; JS: 0.05..0.2
-    chunk: int = 16  # stored samples of the initial policy per step
-    probe: int = 4  # dph-prepare: samples per prompt to find the perfect set
-    keep: int = 4  # dph-prepare: samples per perfect prompt drawn to store (the correct ones are kept)
+    coef: float = Field(0.02, ge=0)  # forward KL: 0.01..0.05; JS: 0.05..0.2
+    chunk: int = Field(16, ge=1)  # stored samples of the initial policy per step
+    probe: int = Field(4, ge=1)  # dph-prepare: samples per prompt to find the perfect set
+    keep: int = Field(4, ge=1)  # dph-prepare: samples per perfect prompt drawn to store (the correct ones are kept)
 
 
 class RgrSpec(Strict):
-    answer_weight: float = 0.5  # reward = w * answer + (1 - w) * rubric fraction
-    max_refine: int = 16  # wrong rollouts sent back for self-refinement per step
-    gamma_quantile: float = 0.9
+    answer_weight: float = Field(0.5, ge=0, le=1)  # reward = w * answer + (1 - w) * rubric fraction
+    max_refine: int = Field(16, ge=0)  # wrong rollouts sent back for self-refinement per step
+    gamma_quantile: float = Field(0.9, ge=0, le=1)
 
 
 class MethodSpec(Strict):
@@ -219,6 +251,8 @@ MAIN_JOB = Path(__file__).parent / "configs" / "main.yaml"  # what `rlvr train` 
 
 
 class TrainConfig(Strict):
+    """One set of defaults: the main job's (src/rlvr/configs/main.yaml, which says why each value)."""
+
     model: str = "tiny-reasoner"  # Hugging Face model directory or a shipped model's name (policy and reference)
     suite: str | None = "synthetic"  # training problems ...
     data: Path | None = None  # ... or a file
@@ -226,49 +260,73 @@ class TrainConfig(Strict):
     # only these tasks / domains, in training and in the held-out evaluation; null = all
     tasks: list[str] | None = None
     domains: list[str] | None = None
-    eval_every: int = 0  # steps; 0 = only before and after
-    eval_problems: int | None = None  # held-out problems per evaluation, evenly spread; None = all
-    eval_n: int = 4
+    eval_every: int = Field(0, ge=0)  # steps; 0 = only before and after
+    eval_problems: int | None = Field(None, ge=1)  # held-out problems per evaluation, evenly spread; None = all
+    eval_n: int = Field(4, ge=1)  # samples per held-out problem
     output: Path = Path("runs/train")
-    steps: int = 20  # at most; see token_budget
-    token_budget: int | None = None  # stop once this many tokens were sampled for training (equal-budget studies)
+    steps: int = Field(30, ge=1)  # at most; see token_budget
+    # stop once this many tokens were sampled for training (equal-budget studies)
+    token_budget: int | None = Field(None, ge=1)
     eval_before: bool = True  # evaluate the start model on the held-out problems
-    prompts_per_step: int = 8
+    prompts_per_step: int = Field(16, ge=1)
     rollouts_per_prompt: int = 8
-    max_new_tokens: int = 128
-    temperature: float = 1.0
-    dynamic_sampling: bool = False  # drop zero-variance groups and draw more prompts
-    max_draws: int = 3  # dynamic sampling: prompt batches drawn per step at most
+    max_new_tokens: int = Field(128, ge=1)
+    temperature: float = Field(1.0, gt=0)  # 0 would make every rollout of a group the same
+    # drop zero-variance groups and draw more prompts (DAPO); off by default for the methods that
+    # drop or refill such groups themselves (dars, dars_b, guide)
+    dynamic_sampling: bool = True
+    max_draws: int = Field(4, ge=1)  # dynamic sampling: prompt batches drawn per step at most
     mask_truncated: bool = True  # overlong responses do not enter the loss
-    ppo_epochs: int = 1
-    minibatch_size: int | None = 64  # rollouts per optimizer step; null = the whole batch
-    microbatch_size: int | None = None  # rollouts per forward/backward (gradient accumulation); null = minibatch
+    ppo_epochs: int = Field(1, ge=1)
+    minibatch_size: int | None = Field(128, ge=1)  # rollouts per optimizer step; null = the whole batch
+    # rollouts per forward/backward (gradient accumulation); null = minibatch
+    microbatch_size: int | None = Field(32, ge=1)
     # the learner runs each distinct prompt once per microbatch and its rollouts on its KV cache
     # (same values and gradients; a group's prompt costs once instead of n times)
     share_prompts: bool = True
     # rollouts whose advantage is 0 have no gradient (without entropy/KL terms): skip their forward.
     # false = run them anyway (what trainers without the shortcut do; for like-for-like timing)
     skip_zero_advantage: bool = True
-    lr: float = 1e-5
-    warmup_steps: int = 0
-    grad_clip: float = 1.0
+    lr: float = Field(1e-4, gt=0)
+    warmup_steps: int = Field(0, ge=0)
+    grad_clip: float = Field(1.0, gt=0)  # max gradient norm (<= 0 would zero or reverse every update)
     algo: AlgoConfig = AlgoConfig()
     lora: LoraSpec | None = None  # LoRA adapters via peft; None = full fine-tuning
     method: MethodSpec = MethodSpec()
-    save_every: int = 10
-    keep_checkpoints: int = 2
+    save_every: int = Field(10, ge=1)  # steps between checkpoints (the last step is always saved)
+    keep_checkpoints: int = Field(2, ge=1)  # the newest ones kept on disk
     seed: int = 0
-    workers: int | None = None  # verifier processes (default: all cores)
-    batch_size: int = 64  # sequences per sampling forward pass
+    workers: int | None = Field(None, ge=1)  # verifier processes (default: all cores)
+    batch_size: int = Field(128, ge=1)  # sequences per sampling forward pass
     # large float32 linears through oneDNN with packed weights while sampling on CPU
     # (rlvr/sampling/prepacked.py); null = on for CPU, off on CUDA
     prepack_linears: bool | None = None
-    device: str = "auto"  # cuda when available, else cpu (weights and updates in float32)
+    # cuda when available, else cpu (weights and updates in float32); or cpu, cuda, cuda:N, mps
+    device: str = Field("auto", pattern=DEVICE_PATTERN)
     # bf16: the learner's forward/backward under bf16 autocast (LM head, log-probs, weights and
-    # optimizer stay float32); sampling is unchanged
-    precision: Precision = "fp32"
+    # optimizer stay float32); sampling is unchanged; auto = bf16 where the device computes it natively
+    precision: Precision = "auto"
     trackers: list[Literal["tensorboard", "wandb"]] = Field(default_factory=list)  # extras; metrics.jsonl always
     wandb_project: str = "rlvr"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_that_depend(cls, data: Any) -> Any:
+        """A data file replaces the suite, and is not evaluated on the synthetic held-out suite
+        unless asked; methods that drop or refill all-same groups themselves run without dynamic
+        sampling, and those built on the advantage r - mean use dr_grpo, unless set otherwise."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("data") is not None:
+            data.setdefault("suite", None)
+            data.setdefault("eval_suite", None)
+        method = (data.get("method") or {}).get("name") if isinstance(data.get("method"), dict) else None
+        if method in ("dars", "dars_b", "guide"):
+            data.setdefault("dynamic_sampling", False)
+        if method in ("dars", "dars_b", "ampo") and isinstance(data.get("algo", {}), dict):
+            data["algo"] = {"advantage": "dr_grpo", **data.get("algo", {})}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

@@ -7,6 +7,7 @@ Kept apart so any loss combines with any aggregation.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import torch
@@ -19,7 +20,7 @@ class LossConfig:
     eps_low: float = 0.2  # PPO clip below: ratio >= 1 - eps_low
     eps_high: float = 0.2  # PPO clip above: ratio <= 1 + eps_high (DAPO clip-higher: 0.28)
     dual_clip: float | None = None  # c in Ye et al. 2020 (3..10): loss for A < 0 bounded by c * |A|
-    max_len: int = 1024  # token_sum_norm aggregation: the fixed length divided by (Dr. GRPO)
+    max_len: int = 1024  # token_sum_norm (Dr. GRPO): the constant length divided by, the generation budget
 
 
 POLICY_LOSSES: Registry = Registry("policy loss")
@@ -28,6 +29,12 @@ AGGREGATIONS: Registry = Registry("loss aggregation")
 
 def _fraction(flags: torch.Tensor, mask: torch.Tensor) -> float:
     return float((flags & mask.bool()).sum() / mask.sum().clamp(min=1))
+
+
+def loss_defaults(name: str) -> LossConfig:
+    """The LossConfig a registered policy loss declares as its own default (its `cfg`
+    argument's default): GSPO's sequence-ratio clip is ~1e-3 of PPO's token-ratio clip."""
+    return inspect.signature(POLICY_LOSSES.get(name)).parameters["cfg"].default
 
 
 @POLICY_LOSSES.register("ppo_clip")

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rlvr.eval.run import (
     EvalError,
     check_ks,
+    check_run_settings,
     evaluate_completions,
     evaluate_sampler,
     load_completion_groups,
@@ -124,6 +125,7 @@ def eval_command(
             if not groups:
                 raise EvalError(f"{completions} has no records: nothing to evaluate")
             check_ks(ks, min(len(c) for _, c in groups))
+            check_run_settings(output, {"completions": str(completions), "tasks": tasks, "domains": domains})
             live = LiveProgress(len(groups))
             with live.progress:
                 metrics = evaluate_completions(groups, output, ks, workers, progress=live)
@@ -136,6 +138,10 @@ def eval_command(
             from rlvr.sampling.base import SamplingParams
 
             check_ks(ks, n)
+            check_run_settings(output, {"model": model, "data": data, "format": fmt, "suite": suite, "tasks": tasks,
+                                        "domains": domains, "n": n, "thinking": thinking, "temperature": temperature,
+                                        "top_p": top_p, "top_k": top_k, "max_new_tokens": max_new_tokens,
+                                        "seed": seed, "served_model": served_model})
             params = SamplingParams(n=n, temperature=temperature, top_p=top_p, top_k=top_k,
                                     max_new_tokens=max_new_tokens, seed=seed)
             sampler = make_sampler(model, thinking, batch_size, served_model, tokenizer, prepack_linears)

@@ -48,6 +48,29 @@ class RunState:
         return self.run_dir / "samples.jsonl"
 
 
+SETTINGS_FILE = "settings.json"
+
+
+def check_run_settings(run_dir: Path, settings: dict[str, Any]) -> None:
+    """A run directory holds samples of one set of sampling settings: record them while it has
+    no samples; a rerun (resume) with other settings is an EvalError saying what differs, since
+    mixing the old samples with new ones would report neither."""
+    path = run_dir / SETTINGS_FILE
+    settings = json.loads(json.dumps(settings, default=str))  # as stored: paths as strings, tuples as lists
+    samples = run_dir / "samples.jsonl"
+    if path.exists() and samples.exists() and samples.stat().st_size > 0:
+        before = json.loads(path.read_text())
+        differ = [k for k in sorted(before.keys() | settings.keys()) if before.get(k) != settings.get(k)]
+        if differ:
+            was = ", ".join(f"{k}={before.get(k)!r}" for k in differ)
+            now = ", ".join(f"{k}={settings.get(k)!r}" for k in differ)
+            raise EvalError(f"{run_dir} holds samples made with {was}; this command asks {now}: give another "
+                            "-o, or the same settings to resume")
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=1))
+
+
 def load_run(run_dir: Path) -> RunState:
     """Read what a previous run completed; drop torn or incomplete problems (atomically)."""
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 Only when all N on-policy rollouts of a prompt fail, k of them are replaced by teacher
 solutions from the problem's pool. The pool holds up to `pool_size` solutions per problem: the
-problem's `meta.teacher_solution` (the synthetic suite writes each worked solution in a second
+problem's `teachers` (the synthetic suite writes each worked solution in a second
 style) and/or solutions from `method.ampo.pool`, samples.jsonl files as `rlvr eval` writes them,
 one per teacher model (their correct completions are taken).
 
@@ -80,8 +80,7 @@ class Ampo(Method):
         self.pool = load_pool(cfg.method.ampo.pool)
 
     def teachers(self, problem: Problem) -> list[str]:
-        own = problem.meta.get("teacher_solution")
-        texts = ([own] if isinstance(own, str) else list(own or [])) + self.pool.get(problem.id, [])
+        texts = list(problem.teachers or []) + self.pool.get(problem.id, [])
         return texts[: self.cfg.method.ampo.pool_size]
 
     def expand(self, groups: list[Group], ctx: StepContext) -> list[Group]:

@@ -1,6 +1,6 @@
 """Guide (adaptive guidance): hinted groups for prompts the policy cannot solve yet.
 
-When all N rollouts of a prompt fail and the problem has a hint (`meta.hint`), N fresh rollouts
+When all N rollouts of a prompt fail and the problem has a hint (`hint`), N fresh rollouts
 are sampled with the hint appended to the prompt, and replace the failed group. They are trained
 on the prompt *without* the hint: their old log-probs are those of the hinted context (the
 behaviour policy), the new ones are computed without it, and the ratio is shaped as
@@ -19,9 +19,9 @@ class Guide(Method):
     name = "guide"
 
     def expand(self, groups: list[Group], ctx: StepContext) -> list[Group]:
-        failed = [i for i, g in enumerate(groups) if accuracy(g) == 0 and g.problem.meta.get("hint")]
+        failed = [i for i, g in enumerate(groups) if accuracy(g) == 0 and g.problem.hint]
         problems = [groups[i].problem for i in failed]
-        prompts = [with_context(p.sampler_prompt(), p.meta["hint"]) for p in problems]
+        prompts = [with_context(p.sampler_prompt(), p.hint) for p in problems]
         hinted = ctx.sample(problems, ctx.n, 1, prompts, source="hint")
         for i, group in zip(failed, hinted):
             groups[i] = group

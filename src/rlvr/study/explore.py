@@ -63,6 +63,9 @@ def run_config(study: StudyConfig, method: str, seed: int) -> TrainConfig:
         "rollouts_per_prompt": study.rollouts_per_prompt, "max_new_tokens": study.max_new_tokens, "lr": study.lr,
         "seed": seed, "workers": study.workers, "save_every": 5, "keep_checkpoints": 1,
         "precision": study.precision, "microbatch_size": 32,
+        # the study's own settings, fixed here so that changes of TrainConfig's defaults leave it as measured
+        "dynamic_sampling": False, "max_draws": 3, "batch_size": 64, "minibatch_size": 64, "temperature": 1.0,
+        "warmup_steps": 0, "grad_clip": 1.0,
     }
     for key, value in changes.items():
         base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value

@@ -6,11 +6,12 @@ Numbers stay small and every worked solution first restates what it uses from th
 then takes one small step per line: a model of a few million parameters can learn to follow
 it, and the levels grade how many steps there are.
 
-Each problem's `meta` carries what the trainer's methods need:
-- `solution`: the worked solution (thinking block, then the answer in the verifier's format), for SFT;
-- `teacher_solution`: the same steps written in another style ("Step 1: ..."), a teacher pool for AMPO;
+Each problem carries what the trainer's methods need:
 - `hint`: the first step, for Guide;
-- `rubric`: the intermediate results as rubric criteria (rlvr.domains.rubric), for RGR-GRPO.
+- `teachers`: the same steps written in another style ("Step 1: ..."), a teacher solution for AMPO;
+- `meta.solution`: the worked solution (thinking block, then the answer in the verifier's format), for SFT;
+- `meta.rubric`: the intermediate results as rubric criteria (rlvr.domains.rubric), for RGR-GRPO
+  (in `meta`, not `rubric`, so that only RGR-GRPO scores with it).
 
 >>> problems = synthetic_suite(per_task=1, levels=(1,), seed=0)
 >>> sorted({p.domain for p in problems})
@@ -67,12 +68,11 @@ class Task:
         rubric = [{"id": f"step{i + 1}", "kind": "contains", "value": v, "case_sensitive": True,
                    "description": f"reaches the intermediate result {v}"} for i, v in enumerate(made.intermediates)]
         meta = {"level": level, "suite": "synthetic", "solution": think("\n".join(made.steps), made.final),
-                "teacher_solution": think(" ".join(f"Step {i + 1}: {s}" for i, s in enumerate(made.steps)),
-                                          made.final),
-                "hint": f"Hint: {made.steps[0]}", "rubric": rubric}
+                "rubric": rubric}
+        teacher = think(" ".join(f"Step {i + 1}: {s}" for i, s in enumerate(made.steps)), made.final)
         split = "-heldout" if heldout else ""
         return Problem(id=f"syn-{self.name}-L{level}-s{seed}-{index}{split}", domain=self.domain, task=self.name,
-                       meta=meta, **made.fields)
+                       hint=f"Hint: {made.steps[0]}", teachers=[teacher], meta=meta, **made.fields)
 
 
 def in_heldout_split(prompt: str) -> bool:

@@ -51,6 +51,7 @@ class UpdatePlan:
     bf16: bool = False  # the decoder's forward/backward under bf16 autocast; weights stay float32
     share_prompts: bool = True  # run each distinct prompt once per microbatch (rlvr.train.forward)
     skip_zero_advantage: bool = True  # rows with advantage 0 (and no entropy/KL term) skip the model
+    max_new_tokens: int = 1024  # the generation budget: token_sum_norm's constant length
 
 
 @dataclass
@@ -109,6 +110,13 @@ def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad
     prompt_len = torch.tensor([len(r.prompt_ids) for r in rollouts])
     group = torch.cat([group_ids, len(groups) + torch.arange(len(rehearsal))])
     return Batch(input_ids, attention, loss_mask, old_logp, advantages, rewards, kind, prompt_len, group)
+
+
+def loss_config(algo: AlgoConfig, plan: UpdatePlan) -> LossConfig:
+    """The policy loss's settings. token_sum_norm's constant length is the generation budget,
+    not the batch's padded width (which changes from step to step)."""
+    return LossConfig(eps_low=algo.eps_low, eps_high=algo.eps_high, dual_clip=algo.dual_clip,
+                      max_len=plan.max_new_tokens)
 
 
 def aggregation_weight(name: str, mask: torch.Tensor) -> float:
@@ -193,8 +201,7 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
     minibatch = plan.minibatch or rows
     microbatch = min(plan.microbatch or minibatch, minibatch)
     order_key = grouped_length_order(batch)
-    loss_cfg = LossConfig(eps_low=algo.eps_low, eps_high=algo.eps_high, dual_clip=algo.dual_clip,
-                          max_len=batch.loss_mask.shape[1])
+    loss_cfg = loss_config(algo, plan)
     model.train()
     totals: dict[str, float] = {}
     updates = 0

@@ -113,7 +113,8 @@ def update_plan(cfg: TrainConfig) -> UpdatePlan:
     return UpdatePlan(epochs=cfg.ppo_epochs, minibatch=cfg.minibatch_size, microbatch=cfg.microbatch_size,
                       grad_clip=cfg.grad_clip, temperature=cfg.temperature,
                       bf16=resolve_precision(cfg.precision, resolve_device(cfg.device)) == "bf16",
-                      share_prompts=cfg.share_prompts, skip_zero_advantage=cfg.skip_zero_advantage)
+                      share_prompts=cfg.share_prompts, skip_zero_advantage=cfg.skip_zero_advantage,
+                      max_new_tokens=cfg.max_new_tokens)
 
 
 def offpolicy_spec(cfg: TrainConfig) -> OffPolicySpec:
@@ -252,6 +253,8 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
     step's metrics record (the CLI's live view). Stops after `steps`, or at the step boundary
     nearest `token_budget` sampled tokens. Returns the report's path."""
     run_dir = cfg.output
+    if not model_path(cfg.model).exists():  # before anything is loaded or written
+        raise FileNotFoundError(f"model: {cfg.model} is neither a shipped model (tiny-reasoner) nor a directory")
     old = earlier_run(run_dir, resume, overwrite)
     problems, eval_problems = load_problems(cfg)  # a bad `tasks`/`domains` fails here, before the run dir changes
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,92 @@
+"""Settings that would silently give a wrong run are one error naming the key, before any work."""
+
+import pytest
+import yaml
+
+from rlvr.config import ConfigError, SFTConfig, TrainConfig, load_config
+
+
+def load(tmp_path, config_model=TrainConfig, **keys):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(keys))
+    return load_config(path, config_model)
+
+
+@pytest.mark.parametrize("keys, message", [
+    ({"grad_clip": -1}, "grad_clip: Input should be greater than 0"),  # PyTorch would reverse the gradients
+    ({"grad_clip": 0}, "grad_clip: Input should be greater than 0"),  # ... or zero every update
+    ({"temperature": 0}, "temperature: Input should be greater than 0"),
+    ({"temperature": -1}, "temperature: Input should be greater than 0"),
+    ({"algo": {"eps_high": -0.5}}, "algo.eps_high: Input should be greater than 0"),
+    ({"warmup_steps": -5}, "warmup_steps: Input should be greater than or equal to 0"),
+    ({"steps": 0}, "steps: Input should be greater than or equal to 1"),
+    ({"steps": -2}, "steps: Input should be greater than or equal to 1"),
+    ({"save_every": 0}, "save_every: Input should be greater than or equal to 1"),
+    ({"prompts_per_step": 0}, "prompts_per_step: Input should be greater than or equal to 1"),
+    ({"keep_checkpoints": 0}, "keep_checkpoints: Input should be greater than or equal to 1"),
+    ({"lr": -1e-4}, "lr: Input should be greater than 0"),
+    ({"max_new_tokens": 0}, "max_new_tokens: Input should be greater than or equal to 1"),
+    ({"lora": {"r": 0}}, "lora.r: Input should be greater than or equal to 1"),
+    ({"device": "tpu"}, "device: String should match pattern"),
+    ({"algo": {"dual_clip": 0.5}}, "algo.dual_clip: Input should be greater than 1"),
+    ({"method": {"name": "guide", "guide": {"gamma_quantile": 2}}}, "method.guide.gamma_quantile"),
+])
+def test_out_of_range_settings_name_the_key(tmp_path, keys, message):
+    with pytest.raises(ConfigError) as error:
+        load(tmp_path, **keys)
+    assert f"config.yaml: {message}" in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("keys, message", [
+    ({"grad_clip": 0}, "grad_clip: Input should be greater than 0"),
+    ({"warmup_steps": -1}, "warmup_steps: Input should be greater than or equal to 0"),
+    ({"device": "tpu"}, "device: String should match pattern"),
+])
+def test_sft_settings_are_bounded_too(tmp_path, keys, message):
+    with pytest.raises(ConfigError, match=message):
+        load(tmp_path, SFTConfig, model="tiny-reasoner", **keys)
+
+
+def test_each_loss_keeps_its_own_clip_range_unless_the_user_sets_one(tmp_path):
+    gspo = load(tmp_path, algo={"loss": "gspo"})
+    assert (gspo.algo.eps_low, gspo.algo.eps_high) == (3e-4, 4e-4)  # GSPO's sequence-ratio clip, not PPO's 0.2
+    assert (load(tmp_path).algo.eps_low, load(tmp_path).algo.eps_high) == (0.2, 0.2)
+    mine = load(tmp_path, algo={"loss": "gspo", "eps_high": 1e-3})
+    assert (mine.algo.eps_low, mine.algo.eps_high) == (3e-4, 1e-3)
+
+
+def test_a_missing_model_is_named_before_the_run_directory_exists(tmp_path):
+    from rlvr.train.loop import train
+
+    cfg = load(tmp_path, model="/no/such/model", output=str(tmp_path / "run"))
+    with pytest.raises(FileNotFoundError, match="model: /no/such/model is neither a shipped model"):
+        train(cfg)
+    assert not (tmp_path / "run").exists()
+
+
+def test_set_overrides_nested_keys_and_keeps_the_others(tmp_path):
+    from rlvr.cli import parse_overrides
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"algo": {"loss": "gspo", "aggregation": "seq_mean_token_mean"}, "steps": 5}))
+    cfg = load_config(path, TrainConfig, parse_overrides(["algo.eps_high=1e-3", "steps=7"]))
+    assert (cfg.algo.loss, cfg.algo.aggregation, cfg.algo.eps_low, cfg.algo.eps_high, cfg.steps) == \
+        ("gspo", "seq_mean_token_mean", 3e-4, 1e-3, 7)
+    with pytest.raises(ConfigError, match="--set steps: expected KEY=VALUE"):
+        parse_overrides(["steps"])
+
+
+def test_one_set_of_defaults_the_main_job():
+    from rlvr.config import MAIN_JOB
+
+    main = load_config(MAIN_JOB, TrainConfig)
+    assert main.model_dump(exclude={"output"}) == TrainConfig().model_dump(exclude={"output"})
+
+
+def test_a_data_file_replaces_the_suite_and_its_held_out_evaluation(tmp_path):
+    cfg = load(tmp_path, data=str(tmp_path / "train.jsonl"))
+    assert (cfg.suite, cfg.eval_suite) == (None, None)
+    asked = load(tmp_path, data=str(tmp_path / "train.jsonl"), eval_suite="synthetic-heldout")
+    assert asked.eval_suite == "synthetic-heldout"
+    with pytest.raises(ConfigError, match="exactly one of 'suite' or 'data'"):
+        load(tmp_path, data=str(tmp_path / "train.jsonl"), suite="synthetic")

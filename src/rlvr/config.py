@@ -275,7 +275,7 @@ class TrainConfig(Strict):
     # drop zero-variance groups and draw more prompts (DAPO); off by default for the methods that
     # drop or refill such groups themselves (dars, dars_b, guide)
     dynamic_sampling: bool = True
-    max_draws: int = Field(4, ge=1)  # dynamic sampling: prompt batches drawn per step at most
+    max_draws: int = Field(4, ge=1, le=90)  # dynamic sampling: prompt batches drawn per step at most
     mask_truncated: bool = True  # overlong responses do not enter the loss
     ppo_epochs: int = Field(1, ge=1)
     minibatch_size: int | None = Field(128, ge=1)  # rollouts per optimizer step; null = the whole batch

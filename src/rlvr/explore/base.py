@@ -27,11 +27,11 @@ class StepContext:
 
     def sample(self, problems: list[Problem], n: int, draw: int, prompts: list | None = None,
                source: str = "policy") -> list[Group]:
-        """Groups of `n` rollouts; `draw` (>= 1 here; 0 is stage 1) keeps the random streams of a
-        step apart and repeatable on resume."""
+        """Groups of `n` rollouts; `draw` (>= 1) names a random stream of its own, apart from
+        stage 1's and repeatable on resume (rlvr.seeds)."""
         if not problems:
             return []
-        params = draw_params(self.params, n, self.seed, self.step, 1000 + draw)
+        params = draw_params(self.params, n, self.seed, self.step, draw, purpose="method")
         return sample_groups(self.sampler, self.scorer, problems, params, self.stats, prompts, source)
 
     def count(self, key: str, value: float = 1) -> None:

@@ -19,6 +19,7 @@ from rlvr.explore.base import Method, register
 from rlvr.problems import Problem, Rollout
 from rlvr.sampling.base import SamplingParams
 from rlvr.scoring import Scorer
+from rlvr.seeds import stream_seed
 from rlvr.train.rollout import RolloutStats, sample_groups
 
 
@@ -26,11 +27,13 @@ def prepare(sampler, scorer: Scorer, problems: list[Problem], params: SamplingPa
             output: Path, seed: int = 0) -> dict:
     """Split `problems` by pi_0's success and store pi_0's correct samples of the perfect set."""
     stats = RolloutStats()
-    probed = sample_groups(sampler, scorer, problems, SamplingParams(**{**params.__dict__, "n": probe, "seed": seed}),
+    probed = sample_groups(sampler, scorer, problems,
+                           SamplingParams(**{**params.__dict__, "n": probe, "seed": stream_seed(seed, 0, "dph-probe")}),
                            stats)
     perfect = [g.problem for g in probed if all(r.score.correct for r in g.rollouts)]
     perfect_ids = {p.id for p in perfect}
-    again = sample_groups(sampler, scorer, perfect, SamplingParams(**{**params.__dict__, "n": keep, "seed": seed + 1}),
+    again = sample_groups(sampler, scorer, perfect,
+                          SamplingParams(**{**params.__dict__, "n": keep, "seed": stream_seed(seed, 0, "dph-keep")}),
                           stats)
     samples = [{"problem_id": r.problem_id, "prompt_ids": r.prompt_ids, "completion_ids": r.completion_ids,
                 "logprobs": r.logprobs} for g in again for r in g.rollouts if r.score.correct]

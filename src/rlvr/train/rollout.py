@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from rlvr.problems import Problem, Rollout
 from rlvr.sampling.base import SamplingParams
 from rlvr.scoring import Scorer
+from rlvr.seeds import stream_seed
 
 
 @dataclass
@@ -96,9 +97,11 @@ def sample_groups(sampler, scorer: Scorer, problems: list[Problem], params: Samp
     return groups
 
 
-def draw_params(params: SamplingParams, n: int, seed: int, step: int, draw: int) -> SamplingParams:
-    """Sampling parameters of one draw of one step: deterministic, so a resumed run repeats them."""
-    return SamplingParams(**{**params.__dict__, "n": n, "seed": seed * 100_003 + step * 101 + draw})
+def draw_params(params: SamplingParams, n: int, seed: int, step: int, draw: int,
+                purpose: str = "rollout") -> SamplingParams:
+    """Sampling parameters of one draw of one step: deterministic, so a resumed run repeats them,
+    and a stream of its own for each (purpose, draw) (rlvr.seeds)."""
+    return SamplingParams(**{**params.__dict__, "n": n, "seed": stream_seed(seed, step, purpose, draw)})
 
 
 def collect_groups(sampler, scorer: Scorer, problems: list[Problem], count: int, n: int, params: SamplingParams,

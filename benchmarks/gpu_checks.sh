@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks, in one go (they ran on a lent H200; README "GPU"): the CUDA tests, the Triton
+# The GPU checks, in one go (they ran on a lent H200; docs/benchmarks.md, "GPU"): the CUDA tests, the Triton
 # log-prob benchmark, the sampler vs generate() on CUDA, and the main job on the GPU.
 # Uses the machine's python3 (with a CUDA torch and triton) and rlvr from src/.
 #   bash benchmarks/gpu_checks.sh [LOG_DIR]

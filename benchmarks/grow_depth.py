@@ -3,8 +3,7 @@
 A copy of each chosen layer is inserted right after it with its attention output projection and
 its MLP down projection zeroed, so the new layer adds nothing to the residual stream until
 training moves those weights; the grown model's logits equal the original's (printed). Used to
-ask whether the tiny reasoner's `table_qa` failure is a lack of depth (README, "The tiny
-reasoner"):
+ask whether the tiny reasoner's `table_qa` failure is a lack of depth (docs/tiny-reasoner.md):
 
     .venv/bin/python benchmarks/grow_depth.py --model tiny-reasoner --after 1,2 -o runs/grown6
     .venv/bin/rlvr sft CONFIG.yaml          # with model: runs/grown6

@@ -1,6 +1,6 @@
 """Per task, how often a hybrid model skips thinking and how often it is right when it thinks and
 when it does not, from an evaluation's samples (`rlvr eval -o RUN_DIR`, or a training run's
-`RUN_DIR/eval-before` / `eval-after`). What the README's stage-7 numbers come from.
+`RUN_DIR/eval-before` / `eval-after`). What the stage-7 numbers of docs/main-job.md come from.
 
     python benchmarks/thinking_split.py runs/main/eval-before runs/main/eval-after
 """

@@ -17,7 +17,7 @@ if ! command -v bwrap >/dev/null 2>&1; then
     apt_install bubblewrap
   else
     echo "warning: bubblewrap is not installed and cannot be installed here (need root + apt-get);"
-    echo "         code runs in the weaker fallback sandbox (README, 'Sandbox')."
+    echo "         code runs in the weaker fallback sandbox (docs/rewards.md, 'The sandbox')."
   fi
 fi
 

@@ -1,6 +1,6 @@
 """CUDA paths: the sampler, the Triton log-probs and a training run on a GPU.
 
-CI has no GPU, so these are skipped there (and say so); they ran on a lent H200 (README,
+CI has no GPU, so these are skipped there (and say so); they ran on a lent H200 (docs/benchmarks.md,
 "GPU"). The Triton kernels' arithmetic is also checked on CPU by tests/test_logprobs.py under
 Triton's interpreter where triton is installed.
 """

@@ -54,4 +54,4 @@ def test_shipped_model_solves_some_held_out_level_1_problems_greedily(greedy_hel
     chosen, _, scores = greedy_heldout
     solved = sum(s.correct for s in scores)
     assert solved >= 0.25 * len(chosen), f"{solved}/{len(chosen)}"
-    assert len({p.domain for p, s in zip(chosen, scores) if s.correct}) >= 3  # code, math, science (README)
+    assert len({p.domain for p, s in zip(chosen, scores) if s.correct}) >= 3  # code, math, science (docs/tiny-reasoner.md)

@@ -25,6 +25,20 @@ from rlvr.problems import iter_records
 from rlvr.scoring import ScoredRecord, Scorer, score_records
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Verifiable rewards for reasoning models.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"rlvr {version('rlvr')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                                help="Print rlvr's version and exit.")) -> None:
+    """Verifiable rewards for reasoning models."""
 console = Console(stderr=True, soft_wrap=True)  # no hard wraps: log lines stay greppable
 
 
@@ -246,6 +260,10 @@ def train(
                                on_step=view)
     except (FileExistsError, FileNotFoundError, KeyError, ValueError) as e:
         fail(e)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/yellow]: continue from the latest checkpoint with "
+                      f"rlvr train --resume {cfg.output}")
+        raise typer.Exit(130) from None
     print_before_after(report.parent)
     console.print(f"report: {report}")
 
@@ -300,7 +318,7 @@ class TrainView:
     def __call__(self, record: dict) -> None:
         times = record["time_s"]
         self.progress.update(self.task, completed=record["step"], metrics=(
-            f"reward {record['reward_mean']:.3f} entropy {record.get('entropy', 0):.3f} "
+            f"reward {record['reward_mean']:.3f} entropy {record.get('entropy', float('nan')):.3f} "
             f"{record['sample_tok_s']:,.0f} tok/s | sample {times['sampling']:.1f}s score {times['scoring']:.1f}s "
             f"learn {times['learning']:.1f}s"))
 

@@ -3,7 +3,7 @@
 PyTorch's CPU `nn.Linear` calls MKL's sgemm. At decode shapes (64 rows x 768 x 2,304, float32)
 on an AVX2-only AMD EPYC, oneDNN with the weight reordered once into its own blocked layout ran
 1.3x faster (8-64 rows: up to 2x), and sampling from a 100M-parameter Qwen2 1.23-1.34x faster
-(1.6x with Qwen2's vocabulary), the same tokens (README, "Benchmarks"). Small layers gain nothing
+(1.6x with Qwen2's vocabulary), the same tokens (docs/benchmarks.md). Small layers gain nothing
 (the shipped 3.6M tiny reasoner samples no faster), so only weights of at least `MIN_ELEMENTS`
 entries are packed.
 

@@ -10,7 +10,7 @@ an `ExecResult`. Two backends, chosen by `backend()`:
   process the program started, including ones that called setsid or double-forked.
 - **fallback** (no bubblewrap): resource limits, a new session, a Python audit hook that refuses
   sockets, subprocesses, forks and ctypes, and a sweep that kills every process carrying this
-  run's token. Weaker: it relies on the interpreter's audit hooks; see README "Sandbox".
+  run's token. Weaker: it relies on the interpreter's audit hooks; see docs/rewards.md.
 """
 
 from rlvr.sandbox.core import ExecResult, Limits, backend, run_python

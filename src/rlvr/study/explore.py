@@ -45,7 +45,7 @@ class StudyConfig(Strict):
     prompts_per_step: int = 8
     rollouts_per_prompt: int = 8
     max_new_tokens: int = 96
-    lr: float = 1e-4  # 3e-4 collapsed the stage-3 tiny reasoner in the main job (README)
+    lr: float = 1e-4  # 3e-4 collapsed the stage-3 tiny reasoner in the main job (docs/main-job.md)
     precision: Precision = "auto"  # the learner's autocast (as the main job: bf16 where native)
     workers: int | None = None
     output: Path = Path("runs/study")

@@ -288,9 +288,10 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
             write(record)
             if on_step:
                 on_step(record)
+            learned = (f"loss {record['loss']:.4f} entropy {record.get('entropy', float('nan')):.3f}"
+                       if "loss" in record else "no update (no rollout with a gradient)")
             log(f"step {step}/{cfg.steps} reward {record['reward_mean']:.3f} pass@1 {record['pass@1_batch']:.3f} "
-                f"loss {record.get('loss', 0):.4f} entropy {record.get('entropy', 0):.3f} "
-                f"no-think {record['thinking_skipped_frac']:.2f} {record['time_s']['total']:.1f}s")
+                f"{learned} no-think {record['thinking_skipped_frac']:.2f} {record['time_s']['total']:.1f}s")
             done = step == cfg.steps or budget_reached(cfg.token_budget, spent, step)
             if step % cfg.save_every == 0 or done:
                 save_checkpoint(run_dir, step, state.model, state.tokenizer, state.optimizer, state.scheduler,

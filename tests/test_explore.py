@@ -11,8 +11,8 @@ from rlvr.config import AlgoConfig, TrainConfig
 from rlvr.explore.base import StepContext
 from rlvr.explore.dars import extra_rollouts
 from rlvr.problems import Problem, Rollout, Score
+from rlvr.rollouts import Group, RolloutStats
 from rlvr.sampling.base import Sample
-from rlvr.train.rollout import Group, RolloutStats
 
 
 class ScriptedSampler:

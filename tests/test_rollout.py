@@ -1,9 +1,9 @@
 """Dynamic sampling and the step's reward metrics, with a scripted sampler and scorer."""
 
 from rlvr.problems import Problem, Score
+from rlvr.rollouts import collect_groups
 from rlvr.sampling.base import Sample, SamplingParams
 from rlvr.train.loop import step_metrics
-from rlvr.train.rollout import collect_groups
 
 
 class ScriptedSampler:
@@ -68,7 +68,7 @@ class BatchedSampler(ScriptedSampler):
 def test_off_cpu_sampling_is_scored_batch_by_batch_in_order():
     import torch
 
-    from rlvr.train.rollout import RolloutStats, sample_groups
+    from rlvr.rollouts import RolloutStats, sample_groups
 
     params = SamplingParams(n=4, max_new_tokens=4, seed=5)
     off_cpu = BatchedSampler(device=None)  # a server or a GPU: sampler batches of 8 // 4 = 2 problems
@@ -85,7 +85,7 @@ def test_off_cpu_sampling_is_scored_batch_by_batch_in_order():
 def test_no_problems_make_no_groups():
     import torch
 
-    from rlvr.train.rollout import RolloutStats, sample_groups
+    from rlvr.rollouts import RolloutStats, sample_groups
 
     for device in (None, torch.device("cpu")):
         sampler = BatchedSampler(device=device)

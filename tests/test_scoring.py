@@ -16,7 +16,7 @@ def test_library_api():
 def test_hard_time_limit_kills_a_stuck_verifier_and_keeps_the_others():
     slow = Problem(id="s", domain="code", prompt="q", tests={"style": "asserts", "code": ["assert True"], "wall_s": 30})
     fast = Problem(id="f", domain="math", prompt="q", answer="3")
-    with Scorer(workers=2, timeout_s=1.0) as scorer:
+    with Scorer(workers=2, timeout_s=3.0) as scorer:  # 1 s was too short for a math item on a loaded machine
         stuck = [f"```python\nwhile True:\n    x = {i}\n```" for i in range(2)]  # two distinct stuck programs
         scores = scorer.score_many([pair for code in stuck for pair in ((slow, code), (fast, "\\boxed{3}"))])
     assert [s.reason for s in scores[0::2]] == ["verifier timed out"] * 2

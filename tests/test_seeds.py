@@ -1,6 +1,6 @@
+from rlvr.rollouts import draw_params
 from rlvr.sampling.base import SamplingParams
 from rlvr.seeds import stream_seed
-from rlvr.train.rollout import draw_params
 
 
 def test_every_stream_of_a_run_is_its_own():

@@ -171,9 +171,9 @@ def test_kl_in_reward_lowers_rewards_by_the_reference_kl(tiny_model_dir):
 
     from rlvr.config import AlgoConfig
     from rlvr.problems import Problem, Rollout, Score
+    from rlvr.rollouts import Group
     from rlvr.train.forward import policy_logprobs
     from rlvr.train.learner import build_batch
-    from rlvr.train.rollout import Group
 
     reference = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     rollouts = [Rollout(problem_id="p", prompt_ids=[1, 5, 6], completion_ids=[7, 8, 9], text="x",
@@ -257,7 +257,7 @@ def test_a_new_run_never_mixes_with_an_old_one(tmp_path, tiny_model_dir, rubric_
 
 def _two_rollout_group():
     from rlvr.problems import Problem, Rollout, Score
-    from rlvr.train.rollout import Group
+    from rlvr.rollouts import Group
 
     rollouts = [Rollout(problem_id="p", prompt_ids=[1, 5, 6], completion_ids=[7, 8, 9], text="x",
                         logprobs=[-1.0, -2.0, -3.0], score=Score(reward=1.0, correct=True)),

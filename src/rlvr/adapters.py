@@ -21,7 +21,6 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from rlvr.guru import from_guru_row
 from rlvr.problems import Problem, to_problem
 from rlvr.scoring import score_batch
 
@@ -89,5 +88,5 @@ def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_
     """verl-style scoring of one response."""
     row = {"data_source": data_source, "prompt": "", "reward_model": {"ground_truth": ground_truth},
            "extra_info": extra_info or {}}
-    problem = Problem.model_validate(from_guru_row(row, where=data_source))
+    problem = to_problem(row, where=data_source)
     return score_batch([problem], [solution_str])[0].reward

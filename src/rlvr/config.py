@@ -3,6 +3,7 @@ are one error naming the key, before any work starts."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any, Literal
 
@@ -247,6 +248,13 @@ def method_conflicts(cfg: TrainConfig) -> str | None:
     return None
 
 
+def missing_package(tracker: str) -> str | None:
+    """Why experiment tracker `tracker` cannot run here (its package is not installed), or None."""
+    if importlib.util.find_spec(tracker) is None:  # each tracker's package has its name
+        return f"trackers: {tracker} needs the '{tracker}' package: pip install 'rlvr[{tracker}]'"
+    return None
+
+
 MAIN_JOB = Path(__file__).parent / "configs" / "main.yaml"  # what `rlvr train` runs without a config
 
 
@@ -330,8 +338,6 @@ class TrainConfig(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
-        from rlvr.train.trackers import missing_package
-
         for tracker in self.trackers:
             if reason := missing_package(tracker):
                 raise ValueError(reason)

@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rlvr.guru import GuruRowError, from_guru_row
+
 Domain = Literal["math", "code", "science", "logic", "simulation", "tabular"]
 DOMAINS: tuple[str, ...] = ("math", "code", "science", "logic", "simulation", "tabular")
 
@@ -173,9 +175,10 @@ def to_problem(data: dict[str, Any], where: str = "<record>") -> Problem:
     truth = {k: data[k] for k in ("answer", "reward_model") if data.get(k) is not None}
     data = {**drop_nulls(data), **truth}
     if "data_source" in data and "domain" not in data:
-        from rlvr.guru import from_guru_row
-
-        data = from_guru_row(data, where)
+        try:
+            data = from_guru_row(data, where)
+        except GuruRowError as e:
+            raise RecordError(where, str(e)) from None
     try:
         return Problem.model_validate(data)
     except ValidationError as e:

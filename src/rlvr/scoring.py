@@ -78,7 +78,7 @@ def _worker_task(problem: dict, completion: str) -> dict:
 
 
 def _worker_cluster(problem: dict, answers: list) -> list[int]:
-    from rlvr.eval.answers import cluster_answers
+    from rlvr.domains.answers import cluster_answers
 
     return cluster_answers(problem, answers)
 
@@ -181,7 +181,7 @@ class Scorer:
     def cluster(self, problem: Problem, answers: list) -> list[int]:
         """Cluster ids of extracted answers by the domain's equivalence (for maj@k, Borda).
         If that times out, answers are grouped by their normalized text instead."""
-        from rlvr.eval.answers import cluster_answers
+        from rlvr.domains.answers import cluster_answers
 
         future = self._schedule(_worker_cluster, ({"domain": problem.domain}, answers),
                                 DEFAULT_TIMEOUT_S + 0.5 * len(answers))

@@ -22,7 +22,7 @@ import torch
 
 from rlvr.explore.base import Method, StepContext, accuracy, register
 from rlvr.problems import Problem, Rollout
-from rlvr.train.rollout import Group
+from rlvr.rollouts import Group
 
 
 def load_pool(paths: list[Path]) -> dict[str, list[str]]:

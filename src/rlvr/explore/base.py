@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rlvr.problems import Problem, Rollout
+from rlvr.rollouts import Group, RolloutStats, draw_params, sample_groups
 from rlvr.sampling.base import SamplingParams
 from rlvr.scoring import Scorer
-from rlvr.train.rollout import Group, RolloutStats, draw_params, sample_groups
 
 
 @dataclass

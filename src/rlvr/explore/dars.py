@@ -13,7 +13,7 @@ import math
 from collections import defaultdict
 
 from rlvr.explore.base import Method, StepContext, accuracy, register, strictly_mixed
-from rlvr.train.rollout import Group
+from rlvr.rollouts import Group
 
 
 def extra_rollouts(correct: int, n: int, schedule: str = "et", n_max: int | None = None) -> int:

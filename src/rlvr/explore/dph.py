@@ -17,10 +17,10 @@ from pathlib import Path
 
 from rlvr.explore.base import Method, register
 from rlvr.problems import Problem, Rollout
+from rlvr.rollouts import RolloutStats, sample_groups
 from rlvr.sampling.base import SamplingParams
 from rlvr.scoring import Scorer
 from rlvr.seeds import stream_seed
-from rlvr.train.rollout import RolloutStats, sample_groups
 
 
 def prepare(sampler, scorer: Scorer, problems: list[Problem], params: SamplingParams, probe: int, keep: int,
@@ -50,13 +50,14 @@ def prepare_for(cfg) -> dict:
     """`prepare` for a training config (TrainConfig with method.dph): its model, prompts and
     sampling settings, into method.dph.data."""
     from rlvr.sampling.torch_backend import TorchSampler
-    from rlvr.train.loop import load_problems
+    from rlvr.suites import select_problems
 
     spec = cfg.method.dph
     sampler = TorchSampler.from_pretrained(cfg.model, device="cpu", batch_size=cfg.batch_size)
     params = SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
+    problems = select_problems(cfg.suite, cfg.data, cfg.tasks, cfg.domains)
     with Scorer(workers=cfg.workers) as scorer:
-        return prepare(sampler, scorer, load_problems(cfg)[0], params, spec.probe, spec.keep, spec.data, cfg.seed)
+        return prepare(sampler, scorer, problems, params, spec.probe, spec.keep, spec.data, cfg.seed)
 
 
 @register

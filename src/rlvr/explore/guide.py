@@ -11,7 +11,7 @@ accuracy strictly between 0 and 1 are kept.
 from __future__ import annotations
 
 from rlvr.explore.base import Method, StepContext, accuracy, register, strictly_mixed, with_context
-from rlvr.train.rollout import Group
+from rlvr.rollouts import Group
 
 
 @register

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from rlvr.explore.base import Method, StepContext, register, with_context
 from rlvr.problems import Problem, Rollout
-from rlvr.train.rollout import Group
+from rlvr.rollouts import Group
 
 
 def unmet_criteria(rollout: Rollout) -> list[dict]:

@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from rlvr.problems import Problem
+from rlvr.problems import Problem, keep_only
 from rlvr.suites.synthetic import synthetic_suite
 
 HELDOUT_SEED = 1_000_003
@@ -62,3 +63,24 @@ def load_suite(name: str) -> list[Problem]:
     if name not in SUITES:
         raise KeyError(f"unknown suite {name!r}; valid: {', '.join(sorted(SUITES))}")
     return SUITES[name]()
+
+
+def select_problems(suite: str | None, data: Path | None, tasks: list[str] | None = None,
+                    domains: list[str] | None = None) -> list[Problem]:
+    """The problems of a suite (by name) or a data file, keeping only `tasks` and `domains`
+    (a name no problem has is a ValueError naming it)."""
+    from rlvr.suites.loaders import load_data
+
+    return keep_only(load_suite(suite) if suite else load_data(data), tasks, domains)
+
+
+def spread(problems: list[Problem], count: int | None) -> list[Problem]:
+    """`count` problems at evenly spaced positions (suites are grouped by task and level, so
+    every task keeps its share); all of them when `count` is None or larger.
+
+    >>> spread(list(range(10)), 3)
+    [0, 3, 6]
+    """
+    if count is None or count >= len(problems):
+        return problems
+    return [problems[i * len(problems) // count] for i in range(count)]

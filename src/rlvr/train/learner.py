@@ -22,8 +22,8 @@ from rlvr.algo.losses import AGGREGATIONS, POLICY_LOSSES, LossConfig
 from rlvr.algo.offpolicy import DIVERGENCES, ratio_quantile, shaped_prob_loss, shaped_ratio_loss
 from rlvr.config import AlgoConfig
 from rlvr.problems import Rollout
+from rlvr.rollouts import Group
 from rlvr.train.forward import policy_logprobs, shared_prompt_logprobs
-from rlvr.train.rollout import Group
 
 SOURCES = {"policy": 0, "hint": 1, "refined": 1, "teacher": 2, "reference": 3}
 ON_POLICY, SHAPED_RATIO, SHAPED_PROB, REHEARSAL = 0, 1, 2, 3

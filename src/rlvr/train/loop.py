@@ -18,14 +18,15 @@ import yaml
 from rlvr.config import TrainConfig
 from rlvr.explore import Method, StepContext, make_method
 from rlvr.models import model_path, precision_note, resolve_device, resolve_precision
-from rlvr.problems import Problem, keep_only
+from rlvr.problems import Problem
+from rlvr.rollouts import Group, RolloutStats, collect_groups
 from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.thinking import skipped_thinking
 from rlvr.sampling.torch_backend import TorchSampler
 from rlvr.scoring import Scorer
+from rlvr.suites import select_problems, spread
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
 from rlvr.train.learner import OffPolicySpec, UpdatePlan, build_batch, update_policy
-from rlvr.train.rollout import Group, RolloutStats, collect_groups
 from rlvr.train.trackers import Trackers
 
 
@@ -44,25 +45,10 @@ class TrainState:
 
 
 def load_problems(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
-    from rlvr.suites import load_suite
-    from rlvr.suites.loaders import load_data
-
-    train = keep_only(load_suite(cfg.suite) if cfg.suite else load_data(cfg.data), cfg.tasks, cfg.domains)
-    held_out = keep_only(load_suite(cfg.eval_suite), cfg.tasks, cfg.domains) if cfg.eval_suite else []
-    held_out = spread(held_out, cfg.eval_problems)
-    return train, held_out
-
-
-def spread(problems: list[Problem], count: int | None) -> list[Problem]:
-    """`count` problems at evenly spaced positions (suites are grouped by task and level, so
-    every task keeps its share); all of them when `count` is None or larger.
-
-    >>> spread(list(range(10)), 3)
-    [0, 3, 6]
-    """
-    if count is None or count >= len(problems):
-        return problems
-    return [problems[i * len(problems) // count] for i in range(count)]
+    """The training problems and the held-out ones of a run."""
+    train = select_problems(cfg.suite, cfg.data, cfg.tasks, cfg.domains)
+    held_out = select_problems(cfg.eval_suite, None, cfg.tasks, cfg.domains) if cfg.eval_suite else []
+    return train, spread(held_out, cfg.eval_problems)
 
 
 def setup(cfg: TrainConfig, resume_from: Path | None, problems: list[Problem],

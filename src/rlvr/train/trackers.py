@@ -7,19 +7,8 @@ Evaluation rows go under "eval_<label>/...".
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any, Protocol
-
-PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb"}
-
-
-def missing_package(tracker: str) -> str | None:
-    """Why `tracker` cannot run here (its package is not installed), or None."""
-    package = PACKAGES[tracker]
-    if importlib.util.find_spec(package) is None:
-        return f"trackers: {tracker} needs the '{package}' package: pip install 'rlvr[{tracker}]'"
-    return None
 
 
 def scalars(record: dict, prefix: str = "") -> dict[str, float]:

@@ -4,7 +4,6 @@ import pytest
 from pydantic import ValidationError
 
 from rlvr.config import TrainConfig, load_config
-from rlvr.train import trackers
 from rlvr.train.loop import train
 from rlvr.train.trackers import scalars
 
@@ -19,7 +18,9 @@ def test_scalars_flatten_nested_records_and_drop_text():
 
 
 def test_a_tracker_without_its_package_is_a_config_error(monkeypatch):
-    monkeypatch.setattr(trackers.importlib.util, "find_spec", lambda name: None)
+    import rlvr.config
+
+    monkeypatch.setattr(rlvr.config.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ValidationError, match=r"trackers: wandb needs the 'wandb' package: pip install 'rlvr\[wandb\]'"):
         TrainConfig(trackers=["wandb"])
     with pytest.raises(ValidationError, match="trackers"):

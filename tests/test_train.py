@@ -198,8 +198,9 @@ def test_held_out_evaluation_before_and_after_lands_in_the_report(tmp_path, tiny
     assert result.returncode == 0, result.stderr
     run = tmp_path / "ev"
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    assert rows[0]["eval"] == "before" and rows[-1]["eval"] == "after"
-    assert "eval" in rows[1] and rows[1]["eval"]["eval"] == "step-1"  # periodic evaluation
+    assert [(r["kind"], r.get("eval")) for r in rows] == [("eval", "before"), ("step", None), ("eval", "step-1"),
+                                                           ("step", None), ("eval", "after")]  # one shape per kind
+    assert rows[2]["step"] == 1 and "pass@1" in rows[2] and "reward_mean" not in rows[2]
     report = (run / "report.md").read_text()
     assert "before | pass@1 after" in report and (run / "before_after.png").exists()
 
@@ -301,3 +302,16 @@ def test_each_policy_loss_clips_with_its_own_defaults_unless_set():
     assert (gspo.eps_low, gspo.eps_high) == (3e-4, 4e-4) and (ppo.eps_low, ppo.eps_high) == (0.2, 0.2)
     mine = loss_config(AlgoConfig(loss="gspo", eps_high=1e-3), UpdatePlan())
     assert (mine.eps_low, mine.eps_high) == (3e-4, 1e-3)
+
+
+def test_metrics_rows_of_older_runs_are_read_with_one_shape_per_kind(tmp_path):
+    from rlvr.train.records import evals_of, read_metrics, steps_of
+
+    old = [{"step": 0, "eval": "before", "pass@1": 0.2},
+           {"step": 1, "reward_mean": 0.5, "eval": {"eval": "step-1", "pass@1": 0.3}},
+           {"step": 2, "reward_mean": 0.6}, {"step": 2, "eval": "after", "pass@1": 0.4}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in old))
+    rows = read_metrics(tmp_path)
+    assert [r["step"] for r in steps_of(rows)] == [1, 2] and all("eval" not in r for r in steps_of(rows))
+    assert [(r["eval"], r["step"], r["pass@1"]) for r in evals_of(rows)] == \
+        [("before", 0, 0.2), ("step-1", 1, 0.3), ("after", 2, 0.4)]

@@ -10,6 +10,7 @@ from statistics import mean, pstdev
 
 from rlvr.eval.metrics import pass_at_k
 from rlvr.plots import finish, plt
+from rlvr.train.records import read_metrics, steps_of
 
 LEVEL = re.compile(r"-L(\d)-")
 
@@ -39,19 +40,16 @@ def spread(values: list[float]) -> str:
 
 def step_tokens(run_dir: Path) -> list[int]:
     """Tokens sampled by each training step of a run."""
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return [row["sampled_tokens"] for row in rows if "sampled_tokens" in row]
+    return [row["sampled_tokens"] for row in steps_of(read_metrics(run_dir))]
 
 
 def entropy_curve(run_dir: Path) -> tuple[list[int], list[float]]:
     tokens, entropy, spent = [], [], 0
-    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        if "sampled_tokens" in row:
-            spent += row["sampled_tokens"]
-            if "entropy" in row:
-                tokens.append(spent)
-                entropy.append(row["entropy"])
+    for row in steps_of(read_metrics(run_dir)):
+        spent += row["sampled_tokens"]
+        if "entropy" in row:
+            tokens.append(spent)
+            entropy.append(row["entropy"])
     return tokens, entropy
 
 

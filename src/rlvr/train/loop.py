@@ -27,6 +27,7 @@ from rlvr.scoring import Scorer
 from rlvr.suites import select_problems, spread
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
 from rlvr.train.learner import OffPolicySpec, UpdatePlan, build_batch, update_policy
+from rlvr.train.records import read_metrics
 from rlvr.train.trackers import Trackers
 
 
@@ -170,9 +171,12 @@ def evaluate_with(sampler, problems: list[Problem], cfg: TrainConfig, run_dir: P
 def evaluate(state: TrainState, cfg: TrainConfig, label: str) -> dict:
     ks = eval_ks(cfg.eval_n)
     metrics = evaluate_with(state.sampler, state.eval_problems, cfg, cfg.output / f"eval-{label}")
-    summary = {"eval": label, **{f"{key}": metrics["overall"][key] for key in [f"pass@{k}" for k in ks]},
-               "by_domain": {d: {f"pass@{k}": m[f"pass@{k}"] for k in ks} for d, m in metrics["by_domain"].items()}}
-    return summary
+    def pass_at(m: dict) -> dict:  # a k that no problem had enough verdicts for is left out
+        return {f"pass@{k}": m[f"pass@{k}"] for k in ks if f"pass@{k}" in m}
+
+    return {"kind": "eval", "eval": label, **pass_at(metrics["overall"]),
+            "verifier_errors": metrics["overall"].get("verifier_errors", 0),
+            "by_domain": {d: pass_at(m) for d, m in metrics["by_domain"].items()}}
 
 
 def earlier_run(run_dir: Path, resume: bool, overwrite: bool) -> list[Path]:
@@ -211,18 +215,14 @@ def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int) -> 
         shuffle = torch.Generator().manual_seed(cfg.seed * 7919 + step)
         learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, update_plan(cfg),
                               offpolicy_spec(cfg), state.reference, shuffle)
-    record = step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)
+    record = {"kind": "step", **step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)}
     record["trained_rollouts"] = sum(len(g.rollouts) for g in groups) + len(rehearsal)
     return record
 
 
 def metrics_until(run_dir: Path, step: int) -> list[dict]:
     """The run's metrics rows up to `step` (a resumed run drops rows written after its checkpoint)."""
-    path = run_dir / "metrics.jsonl"
-    if not path.exists():
-        return []
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in rows if r["step"] <= step and not (r.get("eval") == "after")]
+    return [r for r in read_metrics(run_dir) if r["step"] <= step and not (r.get("eval") == "after")]
 
 
 def budget_reached(budget: int | None, spent: int, steps: int) -> bool:
@@ -269,9 +269,9 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
         while step < cfg.steps and not budget_reached(cfg.token_budget, spent, step):
             record = run_step(state, cfg, scorer, step)
             step, spent = step + 1, spent + record["sampled_tokens"]
-            if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps and state.eval_problems:
-                record["eval"] = evaluate(state, cfg, f"step-{step}")
             write(record)
+            if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps and state.eval_problems:
+                write({"step": step, **evaluate(state, cfg, f"step-{step}")})
             if on_step:
                 on_step(record)
             learned = (f"loss {record['loss']:.4f} entropy {record.get('entropy', float('nan')):.3f}"

@@ -6,14 +6,12 @@ import json
 from pathlib import Path
 
 from rlvr.plots import finish, plt
+from rlvr.train.records import evals_of, read_metrics, steps_of
 
 
 def write_train_report(run_dir: Path) -> Path:
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    steps = [r for r in rows if "reward_mean" in r]
-    evals = [r for r in rows if "eval" in r and isinstance(r.get("eval"), str)]
-    evals += [{"step": r["step"], **r["eval"]} for r in steps if isinstance(r.get("eval"), dict)]
-    evals.sort(key=lambda r: r["step"])
+    rows = read_metrics(run_dir)
+    steps, evals = steps_of(rows), evals_of(rows)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     if steps:
         axes[0].plot([r["step"] for r in steps], [r["reward_mean"] for r in steps], label="reward (batch)")

@@ -73,10 +73,11 @@ class Trackers:
         if not self.active:
             return
         step = int(record["step"])
-        if "eval" in record and isinstance(record["eval"], str):  # an evaluation row (before/after)
-            values = scalars({k: v for k, v in record.items() if k not in ("step", "eval")}, f"eval_{record['eval']}/")
+        if record.get("kind") == "eval":  # a held-out evaluation (before, step-N, after)
+            values = scalars({k: v for k, v in record.items() if k not in ("step", "eval", "kind")},
+                             f"eval_{record['eval']}/")
         else:
-            values = scalars({k: v for k, v in record.items() if k != "step"})
+            values = scalars({k: v for k, v in record.items() if k not in ("step", "kind")})
         for tracker in self.active:
             tracker.log(values, step)
 

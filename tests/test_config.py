@@ -90,3 +90,25 @@ def test_a_data_file_replaces_the_suite_and_its_held_out_evaluation(tmp_path):
     assert asked.eval_suite == "synthetic-heldout"
     with pytest.raises(ConfigError, match="exactly one of 'suite' or 'data'"):
         load(tmp_path, data=str(tmp_path / "train.jsonl"), suite="synthetic")
+
+
+def test_the_config_reference_is_current_and_every_key_says_what_it_means():
+    from pathlib import Path
+
+    from rlvr.config_reference import keys, reference_markdown
+
+    for model in (TrainConfig, SFTConfig):
+        assert [k.name for k in keys(model) if not k.note] == []
+    doc = Path(__file__).resolve().parents[1] / "docs" / "config.md"
+    assert doc.read_text() == reference_markdown() + "\n", "regenerate: python -m rlvr.config_reference > docs/config.md"
+
+
+def test_print_config_is_yaml_with_a_comment_on_every_key(tmp_path):
+    from rlvr.config_reference import commented_yaml
+
+    cfg = load(tmp_path, algo={"loss": "gspo"}, method={"name": "dars"})
+    text = commented_yaml(cfg)
+    assert yaml.safe_load(text) == yaml.safe_load(yaml.safe_dump(cfg.model_dump(mode="json")))  # still the config
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("- ")]
+    assert all("  # " in line for line in lines), [line for line in lines if "  # " not in line]
+    assert "  eps_high: 0.0004  # upper clip" in text

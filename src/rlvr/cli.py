@@ -214,7 +214,9 @@ def sft(config: Path = typer.Argument(..., help="YAML config (rlvr.config.SFTCon
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
     if print_config:
-        print(cfg.model_dump_json(indent=2))
+        from rlvr.config_reference import commented_yaml
+
+        print(commented_yaml(cfg), end="")
         return
     out = run_sft(cfg, log=console.print)
     console.print(f"saved the model to {out}")
@@ -252,7 +254,9 @@ def train(
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
     if print_config:
-        print(yaml_dump(cfg))
+        from rlvr.config_reference import commented_yaml
+
+        print(commented_yaml(cfg), end="")
         return
     try:
         with TrainView(cfg.steps) as view:
@@ -385,12 +389,6 @@ def study_explore(
         fail(e)
     console.print(summary.read_text(), markup=False)
     console.print(f"summary: {summary}")
-
-
-def yaml_dump(cfg) -> str:
-    import yaml
-
-    return yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False)
 
 
 @app.command()

@@ -46,16 +46,16 @@ class SFTConfig(Strict):
     # synthetic suites: task name -> multiple of per_task (default 1), to give weak tasks more data
     task_weights: dict[str, float] = Field(default_factory=dict)
     data: Path | None = None  # ... or a JSONL/Parquet file of Problems with meta.solution
-    output: Path = Path("runs/sft")
-    epochs: float = 1.0
-    lr: float = 1e-3
-    warmup_steps: int = Field(20, ge=0)
-    batch_size: int = 16
+    output: Path = Path("runs/sft")  # where the trained model is saved (Hugging Face format)
+    epochs: float = 1.0  # passes over the examples (fractions allowed)
+    lr: float = 1e-3  # peak learning rate (AdamW), after a linear warm-up, then cosine decay
+    warmup_steps: int = Field(20, ge=0)  # steps of linear warm-up
+    batch_size: int = 16  # examples per optimizer step
     max_len: int = Field(384, ge=2)  # tokens per example (prompt + solution); longer ones are dropped
-    weight_decay: float = Field(0.0, ge=0)
+    weight_decay: float = Field(0.0, ge=0)  # AdamW's decoupled weight decay
     grad_clip: float = Field(1.0, gt=0)  # max gradient norm
-    seed: int = 0
-    log_every: int = Field(20, ge=1)
+    seed: int = 0  # data order and fresh-model initialization
+    log_every: int = Field(20, ge=1)  # steps between log lines
     threads: int | None = Field(None, ge=1)  # torch CPU threads (default: all cores)
     # bf16: matmuls under autocast, weights and optimizer in fp32 (about 2x faster on CPUs with
     # AMX/AVX512-BF16 and on GPUs); fp32 everywhere else.
@@ -153,14 +153,14 @@ class AlgoConfig(Strict):
     advantage: str = "grpo"  # grpo | dr_grpo | rloo | pass_at_k (rlvr.algo.advantages)
     pass_k: int = Field(4, ge=1)  # pass_at_k advantage: k
     loss: str = "ppo_clip"  # ppo_clip | gspo (rlvr.algo.losses)
-    # clip range of the policy ratio; when not set, the loss's own default (ppo_clip 0.2 / 0.2,
-    # DAPO's clip-higher sets eps_high 0.28; gspo 3e-4 / 4e-4 on its sequence ratio)
+    # lower clip: ratio >= 1 - eps_low; unset: the loss's own (ppo_clip 0.2, gspo 3e-4)
     eps_low: float = Field(0.2, gt=0)
+    # upper clip: ratio <= 1 + eps_high (DAPO's clip-higher: 0.28); unset: the loss's own (ppo_clip 0.2, gspo 4e-4)
     eps_high: float = Field(0.2, gt=0)
     dual_clip: float | None = Field(None, gt=1)  # c of dual-clip PPO (3..10); None = off
     aggregation: str = "token_mean"  # token_mean | seq_mean_token_mean | token_sum_norm
     kl_estimator: str | None = None  # k1 | k2 | k3; None = no reference model
-    kl_coef: float = Field(0.0, ge=0)
+    kl_coef: float = Field(0.0, ge=0)  # weight of the KL to the reference (needs kl_estimator)
     kl_in_reward: bool = False  # subtract kl_coef * KL from the reward instead of adding to the loss
     entropy_coef: float = Field(0.0, ge=0)  # bonus for the policy's entropy
 
@@ -206,7 +206,7 @@ class AmpoSpec(Strict):
 
 class DphSpec(Strict):
     data: Path = Path("runs/dph.json")  # written by `rlvr dph-prepare CONFIG`
-    divergence: Literal["forward_kl", "js"] = "forward_kl"
+    divergence: Literal["forward_kl", "js"] = "forward_kl"  # f of the rehearsal term: forward KL or Jensen-Shannon
     coef: float = Field(0.02, ge=0)  # forward KL: 0.01..0.05; JS: 0.05..0.2
     chunk: int = Field(16, ge=1)  # stored samples of the initial policy per step
     probe: int = Field(4, ge=1)  # dph-prepare: samples per prompt to find the perfect set
@@ -216,18 +216,18 @@ class DphSpec(Strict):
 class RgrSpec(Strict):
     answer_weight: float = Field(0.5, ge=0, le=1)  # reward = w * answer + (1 - w) * rubric fraction
     max_refine: int = Field(16, ge=0)  # wrong rollouts sent back for self-refinement per step
-    gamma_quantile: float = Field(0.9, ge=0, le=1)
+    gamma_quantile: float = Field(0.9, ge=0, le=1)  # gamma of refined rollouts' shaped ratio (as Guide)
 
 
 class MethodSpec(Strict):
     """The exploration method (rlvr.explore) and its settings; `grpo` = the algo section alone."""
 
-    name: Literal["grpo", "dars", "dars_b", "guide", "ampo", "dph", "rgr"] = "grpo"
-    dars: DarsSpec = DarsSpec()
-    guide: GuideSpec = GuideSpec()
-    ampo: AmpoSpec = AmpoSpec()
-    dph: DphSpec = DphSpec()
-    rgr: RgrSpec = RgrSpec()
+    name: Literal["grpo", "dars", "dars_b", "guide", "ampo", "dph", "rgr"] = "grpo"  # the method used
+    dars: DarsSpec = DarsSpec()  # DARS and DARS-B: difficulty-adaptive rollout sampling
+    guide: GuideSpec = GuideSpec()  # Guide: hints for prompts whose rollouts all fail
+    ampo: AmpoSpec = AmpoSpec()  # AMPO: teacher solutions for prompts whose rollouts all fail
+    dph: DphSpec = DphSpec()  # DPH-RL: rehearsal of the initial policy's samples
+    rgr: RgrSpec = RgrSpec()  # RGR-GRPO: rubric rewards and self-refinement
 
 
 # method -> (what it refuses, why): checked before any work starts.
@@ -264,28 +264,28 @@ class TrainConfig(Strict):
     model: str = "tiny-reasoner"  # Hugging Face model directory or a shipped model's name (policy and reference)
     suite: str | None = "synthetic"  # training problems ...
     data: Path | None = None  # ... or a file
-    eval_suite: str | None = "synthetic-heldout"
+    eval_suite: str | None = "synthetic-heldout"  # held-out problems evaluated before and after; null = none
     # only these tasks / domains, in training and in the held-out evaluation; null = all
     tasks: list[str] | None = None
-    domains: list[str] | None = None
+    domains: list[str] | None = None  # e.g. [math, code]; null = all
     eval_every: int = Field(0, ge=0)  # steps; 0 = only before and after
     eval_problems: int | None = Field(None, ge=1)  # held-out problems per evaluation, evenly spread; None = all
     eval_n: int = Field(4, ge=1)  # samples per held-out problem
-    output: Path = Path("runs/train")
+    output: Path = Path("runs/train")  # the run directory (metrics, checkpoints, evaluations, report)
     steps: int = Field(30, ge=1)  # at most; see token_budget
     # stop once this many tokens were sampled for training (equal-budget studies)
     token_budget: int | None = Field(None, ge=1)
     eval_before: bool = True  # evaluate the start model on the held-out problems
-    prompts_per_step: int = Field(16, ge=1)
-    rollouts_per_prompt: int = 8
-    max_new_tokens: int = Field(128, ge=1)
+    prompts_per_step: int = Field(16, ge=1)  # groups per step (with dynamic sampling: informative ones)
+    rollouts_per_prompt: int = 8  # N, the group size (at least 2)
+    max_new_tokens: int = Field(128, ge=1)  # generation budget per rollout
     temperature: float = Field(1.0, gt=0)  # 0 would make every rollout of a group the same
     # drop zero-variance groups and draw more prompts (DAPO); off by default for the methods that
     # drop or refill such groups themselves (dars, dars_b, guide)
     dynamic_sampling: bool = True
     max_draws: int = Field(4, ge=1, le=90)  # dynamic sampling: prompt batches drawn per step at most
     mask_truncated: bool = True  # overlong responses do not enter the loss
-    ppo_epochs: int = Field(1, ge=1)
+    ppo_epochs: int = Field(1, ge=1)  # passes of the learner over each step's batch
     minibatch_size: int | None = Field(128, ge=1)  # rollouts per optimizer step; null = the whole batch
     # rollouts per forward/backward (gradient accumulation); null = minibatch
     microbatch_size: int | None = Field(32, ge=1)
@@ -295,15 +295,15 @@ class TrainConfig(Strict):
     # rollouts whose advantage is 0 have no gradient (without entropy/KL terms): skip their forward.
     # false = run them anyway (what trainers without the shortcut do; for like-for-like timing)
     skip_zero_advantage: bool = True
-    lr: float = Field(1e-4, gt=0)
-    warmup_steps: int = Field(0, ge=0)
+    lr: float = Field(1e-4, gt=0)  # AdamW learning rate
+    warmup_steps: int = Field(0, ge=0)  # steps of linear warm-up of the learning rate
     grad_clip: float = Field(1.0, gt=0)  # max gradient norm (<= 0 would zero or reverse every update)
-    algo: AlgoConfig = AlgoConfig()
+    algo: AlgoConfig = AlgoConfig()  # advantage, policy loss, aggregation, KL and entropy terms
     lora: LoraSpec | None = None  # LoRA adapters via peft; None = full fine-tuning
     method: MethodSpec = MethodSpec()
     save_every: int = Field(10, ge=1)  # steps between checkpoints (the last step is always saved)
     keep_checkpoints: int = Field(2, ge=1)  # the newest ones kept on disk
-    seed: int = 0
+    seed: int = 0  # problems drawn, sampling streams and batch order
     workers: int | None = Field(None, ge=1)  # verifier processes (default: all cores)
     batch_size: int = Field(128, ge=1)  # sequences per sampling forward pass
     # large float32 linears through oneDNN with packed weights while sampling on CPU
@@ -315,7 +315,7 @@ class TrainConfig(Strict):
     # optimizer stay float32); sampling is unchanged; auto = bf16 where the device computes it natively
     precision: Precision = "auto"
     trackers: list[Literal["tensorboard", "wandb"]] = Field(default_factory=list)  # extras; metrics.jsonl always
-    wandb_project: str = "rlvr"
+    wandb_project: str = "rlvr"  # the Weights & Biases project, when trackers has wandb
 
     @model_validator(mode="before")
     @classmethod

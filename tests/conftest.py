@@ -19,6 +19,19 @@ def fallback_sandbox(monkeypatch):
     core.backend.cache_clear()
 
 
+@pytest.fixture
+def bwrap_sandbox(monkeypatch):
+    """The bubblewrap backend for one test; where bubblewrap cannot create namespaces (a container
+    that forbids them), the test is skipped with that reason instead of running the fallback
+    under the bwrap label. The skip reasons are printed at the end of the run (-rs)."""
+    monkeypatch.delenv("RLVR_SANDBOX", raising=False)
+    core.backend.cache_clear()
+    if core.backend() != "bwrap":
+        pytest.skip("bubblewrap cannot create namespaces on this machine: only the fallback sandbox was tested")
+    yield
+    core.backend.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def scorer():
     from rlvr.scoring import Scorer

@@ -147,8 +147,7 @@ def _code(program: str) -> str:
 
 @pytest.fixture(params=["bwrap", "fallback"])
 def sandbox_mode(request):
-    if request.param == "fallback":
-        request.getfixturevalue("fallback_sandbox")
+    request.getfixturevalue("fallback_sandbox" if request.param == "fallback" else "bwrap_sandbox")
     return request.param
 
 

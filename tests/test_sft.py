@@ -10,6 +10,7 @@ from rlvr.train.sft import encode_example, synthetic_training_problems
 RLVR = [sys.executable, "-m", "rlvr.cli"]
 
 
+@pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
 def test_sft_trains_a_fresh_tiny_model_and_masks_the_prompt(tmp_path):
     cfg = {"new_model": {"vocab_size": 400, "hidden": 32, "layers": 1, "heads": 2}, "suite": "synthetic",
            "per_task": 2, "output": str(tmp_path / "m"), "epochs": 3, "batch_size": 8, "lr": 0.005, "log_every": 5}
@@ -48,6 +49,7 @@ def test_bad_sft_configs(tmp_path, cfg, message):
         load_config(path, SFTConfig)
 
 
+@pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
 def test_bf16_autocast_learns_and_saves_float32_weights(tmp_path):
     import torch
     from safetensors.torch import load_file

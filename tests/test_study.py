@@ -3,6 +3,8 @@ budget is equal in sampled tokens, the summary is written, a rerun resumes)."""
 
 import json
 
+import pytest
+
 from rlvr.study.explore import StudyConfig, run_config, run_study
 from rlvr.train.loop import budget_reached
 
@@ -15,6 +17,7 @@ def test_the_budget_stops_at_the_nearest_step_boundary():
     assert not budget_reached(40_000, 20_000, 1)
 
 
+@pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
 def test_study_runs_methods_to_an_equal_token_budget_and_resumes(tmp_path, tiny_model_dir):
     study = StudyConfig(model=str(tiny_model_dir), methods=["grpo", "dars", "dph"], seeds=[0], token_budget=60,
                         eval_problems=3, eval_n=4, prompts_per_step=2, rollouts_per_prompt=2, max_new_tokens=6,
@@ -46,3 +49,20 @@ def test_study_configs_follow_the_papers_settings(tmp_path):
     assert run_config(study, "ampo", 0).algo.dual_clip == 10.0
     dph = run_config(study, "dph", 1)
     assert dph.method.dph.data == tmp_path / "dph.json" and dph.algo.eps_high == 0.28 and dph.seed == 1
+
+
+def test_the_verdict_rule_on_hand_made_numbers():
+    from rlvr.study.summary import claims, verdict
+
+    assert verdict(True, 0.05, 0.01) == "**reproduced**"
+    assert verdict(False, -0.05, 0.01) == "**not reproduced**"
+    assert verdict(True, 0.01, 0.02).startswith("**inconclusive**")  # within the spread over seeds
+    assert verdict(True, 0.02, 0.02).startswith("**inconclusive**")  # equal to it: still not a difference
+    # GRPO over two seeds: pass@1 0.30 / 0.34 (start 0.25), pass@8 0.50 / 0.50 (start 0.55)
+    stats = {"initial": {"pass@1": 0.25, "pass@8": 0.55},
+             "methods": {"grpo": {"pass@1": [0.30, 0.34], "pass@8": [0.50, 0.50], "gained": [1, 1]},
+                         "guide": {"pass@1": [0.3, 0.3], "pass@8": [0.5, 0.5], "gained": [3, 5]}}}
+    lines = claims(stats, 8, 3)
+    assert "narrows the gap to pass@8: **reproduced**" in lines[0]  # +7 points > sd 2; gap 30 -> 18
+    assert "lowers pass@8: **reproduced**" in lines[1]  # 55 -> 50, seeds agree (sd 0)
+    assert "guide solves more problems" in lines[2] and "**reproduced**" in lines[2]  # 4 vs 1, sd 1 and 0

@@ -27,6 +27,7 @@ def test_a_tracker_without_its_package_is_a_config_error(monkeypatch):
         TrainConfig(trackers=["mlflow"])
 
 
+@pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
 def test_tensorboard_and_wandb_receive_the_metrics_rows(tmp_path, tiny_model_dir, rubric_data, monkeypatch):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

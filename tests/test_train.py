@@ -27,6 +27,7 @@ def final_weights(run_dir):
     return load_file(str(run_dir / "checkpoints" / latest / "model.safetensors")), latest
 
 
+@pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_training_changes_weights_and_logs_metrics(tmp_path, tiny_model_dir, rubric_data, precision):
     cfg = write_config(tmp_path, "run", tiny_model_dir, rubric_data, precision=precision, microbatch_size=4)
@@ -53,6 +54,7 @@ def test_training_changes_weights_and_logs_metrics(tmp_path, tiny_model_dir, rub
     assert model_path(tiny_model_dir) == tiny_model_dir
 
 
+@pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
 def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, tiny_model_dir, rubric_data):
     straight = write_config(tmp_path, "straight", tiny_model_dir, rubric_data)
     subprocess.run([*RLVR, "train", str(straight)], check=True, capture_output=True, timeout=300)
@@ -76,6 +78,7 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, tiny_model_
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
 def test_skipping_zero_advantage_rollouts_does_not_change_training(tmp_path, tiny_model_dir, rubric_data):
     # skip_zero_advantage: false runs every rollout through the model (for like-for-like timing
     # against other trainers); the weights must end the same, since those rows have no gradient.
@@ -191,6 +194,7 @@ def test_kl_in_reward_lowers_rewards_by_the_reference_kl(tiny_model_dir):
     assert plain.rewards.tolist() == [1.0, 0.0]
 
 
+@pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
 def test_held_out_evaluation_before_and_after_lands_in_the_report(tmp_path, tiny_model_dir, rubric_data):
     cfg = write_config(tmp_path, "ev", tiny_model_dir, rubric_data, steps=2, eval_suite="synthetic-heldout",
                        eval_problems=6, eval_n=2, eval_every=1)
@@ -205,6 +209,7 @@ def test_held_out_evaluation_before_and_after_lands_in_the_report(tmp_path, tiny
     assert "before | pass@1 after" in report and (run / "before_after.png").exists()
 
 
+@pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
 def test_lora_trains_only_adapters_and_resumes(tmp_path, tiny_model_dir, rubric_data):
     lora = {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}
     cfg = write_config(tmp_path, "lora", tiny_model_dir, rubric_data, steps=2, lora=lora)
@@ -242,6 +247,7 @@ def test_train_without_a_config_is_the_main_job():
     assert "eval_suite: synthetic-heldout" in out.stdout
 
 
+@pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
 def test_a_new_run_never_mixes_with_an_old_one(tmp_path, tiny_model_dir, rubric_data):
     cfg = write_config(tmp_path, "twice", tiny_model_dir, rubric_data, steps=1)
     subprocess.run([*RLVR, "train", str(cfg)], check=True, capture_output=True, timeout=300)

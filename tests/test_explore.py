@@ -263,8 +263,8 @@ def test_rgr_mixes_rubric_rewards_and_refines_with_the_unmet_criteria(scorer):
     ({"method": {"name": "guide"}, "algo": {"loss": "gspo"}}, "ppo_clip"),
     ({"method": {"name": "rgr"}, "algo": {"advantage": "pass_at_k"}}, "pass_at_k"),
     ({"method": {"name": "dph"}, "algo": {"kl_estimator": "k3"}}, "kl_estimator"),
-    ({"method": {"name": "dars_b"}, "algo": {"advantage": "dr_grpo"}}, "minibatch_size: null"),
-    ({"method": {"name": "nope"}}, "method.name"),
+    ({"method": {"name": "dars_b"}, "minibatch_size": 64}, "minibatch_size: null"),
+    ({"method": {"name": "nope"}}, "name: unknown method 'nope'; valid: ampo, dars"),
 ])
 def test_refused_combinations_are_named_at_validation(cfg, message):
     from pydantic import ValidationError

@@ -3,6 +3,7 @@ are one error naming the key, before any work starts."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 from pathlib import Path
 from typing import Any, Literal
@@ -11,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rlvr.problems import first_error
+from rlvr.settings import Strict
 
 
 class ConfigError(ValueError):
@@ -21,10 +23,6 @@ class ConfigError(ValueError):
 # bf16 where the device computes it natively (CUDA, CPUs with AMX/AVX512-BF16), else fp32
 Precision = Literal["fp32", "bf16", "auto"]
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:\d+)?)$"  # `auto`: cuda when available, else cpu
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TinyModelSpec(Strict):
@@ -188,64 +186,40 @@ class LoraSpec(Strict):
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
 
 
-class DarsSpec(Strict):
-    schedule: Literal["et", "hw"] = "et"  # equal treatment | hardness weighted
-    n_max: int | None = Field(None, ge=1)  # rollouts per prompt at most (default: 32 for et, 64 for hw)
+class MethodSpec(BaseModel):
+    """The exploration method (rlvr.explore) and its settings; `grpo` = the algo section alone.
 
+    `name` picks the method; each method's settings sit under its own key (`dars: {schedule: hw}`),
+    validated by the settings model its file declares (`Method.Settings`), so that a new method
+    needs no change here. Every method's settings are present, with their defaults."""
 
-class GuideSpec(Strict):
-    gamma_quantile: float = Field(0.9, ge=0, le=1)  # gamma of the shaped ratio r / (r + gamma)
+    model_config = ConfigDict(extra="allow", frozen=True)
 
+    name: str = "grpo"  # the method used: grpo, dars, dars_b, guide, ampo, dph, rgr (rlvr.explore.METHODS)
 
-class AmpoSpec(Strict):
-    replace: int = Field(2, ge=1)  # k: failed rollouts replaced by teacher solutions
-    pool: list[Path] = Field(default_factory=list)  # samples.jsonl of `rlvr eval` runs of teacher models
-    pool_size: int = Field(4, ge=1)  # teacher solutions per problem at most
-    beta: float = Field(0.1, gt=0)  # f(p) = p / (p + beta) on teacher tokens
+    @model_validator(mode="before")
+    @classmethod
+    def _settings(cls, data: Any) -> Any:
+        from rlvr.explore import METHODS, settings_models
 
-
-class DphSpec(Strict):
-    data: Path = Path("runs/dph.json")  # written by `rlvr dph-prepare CONFIG`
-    divergence: Literal["forward_kl", "js"] = "forward_kl"  # f of the rehearsal term: forward KL or Jensen-Shannon
-    coef: float = Field(0.02, ge=0)  # forward KL: 0.01..0.05; JS: 0.05..0.2
-    chunk: int = Field(16, ge=1)  # stored samples of the initial policy per step
-    probe: int = Field(4, ge=1)  # dph-prepare: samples per prompt to find the perfect set
-    keep: int = Field(4, ge=1)  # dph-prepare: samples per perfect prompt drawn to store (the correct ones are kept)
-
-
-class RgrSpec(Strict):
-    answer_weight: float = Field(0.5, ge=0, le=1)  # reward = w * answer + (1 - w) * rubric fraction
-    max_refine: int = Field(16, ge=0)  # wrong rollouts sent back for self-refinement per step
-    gamma_quantile: float = Field(0.9, ge=0, le=1)  # gamma of refined rollouts' shaped ratio (as Guide)
-
-
-class MethodSpec(Strict):
-    """The exploration method (rlvr.explore) and its settings; `grpo` = the algo section alone."""
-
-    name: Literal["grpo", "dars", "dars_b", "guide", "ampo", "dph", "rgr"] = "grpo"  # the method used
-    dars: DarsSpec = DarsSpec()  # DARS and DARS-B: difficulty-adaptive rollout sampling
-    guide: GuideSpec = GuideSpec()  # Guide: hints for prompts whose rollouts all fail
-    ampo: AmpoSpec = AmpoSpec()  # AMPO: teacher solutions for prompts whose rollouts all fail
-    dph: DphSpec = DphSpec()  # DPH-RL: rehearsal of the initial policy's samples
-    rgr: RgrSpec = RgrSpec()  # RGR-GRPO: rubric rewards and self-refinement
-
-
-# method -> (what it refuses, why): checked before any work starts.
-def method_conflicts(cfg: TrainConfig) -> str | None:
-    name, algo = cfg.method.name, cfg.algo
-    if name in ("dars", "dars_b", "ampo") and algo.advantage != "dr_grpo":
-        return f"method {name} uses the advantage r - mean: set algo.advantage: dr_grpo"
-    if name in ("dars", "dars_b", "guide") and cfg.dynamic_sampling:
-        return f"method {name} drops all-same groups itself: set dynamic_sampling: false"
-    if name in ("guide", "ampo", "rgr") and algo.loss != "ppo_clip":
-        return f"method {name} shapes per-token off-policy ratios: algo.loss must be ppo_clip"
-    if name in ("guide", "ampo", "rgr") and algo.advantage == "pass_at_k":
-        return f"method {name} mixes off-policy rollouts into groups: algo.advantage pass_at_k is not supported"
-    if name == "dph" and algo.kl_estimator:
-        return "method dph replaces the reference model by stored samples: remove algo.kl_estimator"
-    if name == "dars_b" and cfg.minibatch_size is not None:
-        return "method dars_b takes one optimizer step per epoch over the whole batch: set minibatch_size: null"
-    return None
+        if not isinstance(data, dict):
+            return data
+        name = data.get("name", "grpo")
+        if name not in METHODS:
+            raise ValueError(f"name: unknown method {name!r}; valid: {', '.join(sorted(METHODS))}")
+        models = settings_models()
+        unknown = sorted(set(data) - {"name"} - set(models))
+        if unknown:
+            raise ValueError(f"{unknown[0]}: not a method's settings; valid: {', '.join(sorted(models))}")
+        out: dict[str, Any] = {"name": name}
+        for key, model in models.items():
+            given = data.get(key, {})
+            try:
+                out[key] = given if isinstance(given, model) else model.model_validate(given)
+            except ValidationError as e:
+                inner, message = first_error(e)
+                raise ValueError(f"{key}.{inner}: {message}") from None
+        return out
 
 
 def missing_package(tracker: str) -> str | None:
@@ -321,19 +295,19 @@ class TrainConfig(Strict):
     @classmethod
     def _defaults_that_depend(cls, data: Any) -> Any:
         """A data file replaces the suite, and is not evaluated on the synthetic held-out suite
-        unless asked; methods that drop or refill all-same groups themselves run without dynamic
-        sampling, and those built on the advantage r - mean use dr_grpo, unless set otherwise."""
+        unless asked; a method's `defaults` (e.g. DARS: no dynamic sampling, the dr_grpo
+        advantage) apply to the keys the user left unset."""
         if not isinstance(data, dict):
             return data
         data = dict(data)
         if data.get("data") is not None:
             data.setdefault("suite", None)
             data.setdefault("eval_suite", None)
-        method = (data.get("method") or {}).get("name") if isinstance(data.get("method"), dict) else None
-        if method in ("dars", "dars_b", "guide"):
-            data.setdefault("dynamic_sampling", False)
-        if method in ("dars", "dars_b", "ampo") and isinstance(data.get("algo", {}), dict):
-            data["algo"] = {"advantage": "dr_grpo", **data.get("algo", {})}
+        method = data["method"].get("name") if isinstance(data.get("method"), dict) else None
+        from rlvr.explore import METHODS
+
+        if method in METHODS:  # the method's own defaults for keys the user left unset
+            data = merge(copy.deepcopy(METHODS[method].defaults), data)
         return data
 
     @model_validator(mode="after")
@@ -360,7 +334,9 @@ class TrainConfig(Strict):
                 raise ValueError(f"{key}: unknown {name!r}; valid: {', '.join(registry.names())}")
         if self.algo.kl_estimator and self.algo.kl_estimator not in KL_ESTIMATORS.names():
             raise ValueError(f"algo.kl_estimator: unknown {self.algo.kl_estimator!r}; valid: k1, k2, k3")
-        conflict = method_conflicts(self)
+        from rlvr.explore import METHODS
+
+        conflict = METHODS[self.method.name].conflicts(self)
         if conflict:
-            raise ValueError(f"method.name: {conflict}")
+            raise ValueError(f"method.name: method {self.method.name}: {conflict}")
         return self

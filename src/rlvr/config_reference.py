@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from rlvr.config import SFTConfig, Strict, TrainConfig
+from rlvr.config import MethodSpec, SFTConfig, Strict, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,10 @@ def _module_notes(module_name: str) -> dict[tuple[str, str], str]:
 
 
 def _nested(annotation: Any) -> type[BaseModel] | None:
-    """The Strict model a field holds (also inside `X | None`), else None."""
+    """The settings model a field holds (also inside `X | None`), else None."""
     candidates = getattr(annotation, "__args__", None) or (annotation,)
     for candidate in candidates:
-        if isinstance(candidate, type) and issubclass(candidate, Strict):
+        if isinstance(candidate, type) and issubclass(candidate, (Strict, MethodSpec)):
             return candidate
     return None
 
@@ -80,6 +80,13 @@ def keys(model: type[BaseModel], prefix: str = "") -> list[Key]:
             out += keys(inner, f"{prefix}{name}.")
         else:
             out.append(Key(prefix + name, default, note))
+    if model is MethodSpec:  # each method's settings: a section declared in the method's own file
+        from rlvr.explore import settings_models
+
+        for section, settings in settings_models().items():
+            doc = (settings.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+            out.append(Key(f"{prefix}{section}", None, doc, section=True))
+            out += keys(settings, f"{prefix}{section}.")
     return out
 
 

@@ -13,6 +13,7 @@ Rows in the verl/Guru layout (`data_source`, `prompt` as chat messages,
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,9 +148,14 @@ def _iter_parquet(path: Path) -> Iterator[Record]:
 
 
 def first_error(error: ValidationError) -> tuple[str, str]:
-    """(dotted key, message) of a pydantic error's first problem, for one-line messages."""
+    """(dotted key, message) of a pydantic error's first problem, for one-line messages. A
+    section's own check that names a key inside it ("guide.gamma_quantile: ...") extends the key."""
     first = error.errors()[0]
-    return ".".join(str(p) for p in first["loc"]), first["msg"].removeprefix("Value error, ")
+    key, message = ".".join(str(p) for p in first["loc"]), first["msg"].removeprefix("Value error, ")
+    inner = re.match(r"^([A-Za-z_][\w.]*): (.*)$", message, re.S)
+    if key and inner:
+        key, message = f"{key}.{inner.group(1)}", inner.group(2)
+    return key, message
 
 
 def drop_nulls(value: Any) -> Any:

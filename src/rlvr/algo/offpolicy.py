@@ -13,11 +13,23 @@ the same functions as the policy loss (rlvr.algo.losses.AGGREGATIONS).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from rlvr.algo.registry import Registry
 
 DIVERGENCES: Registry = Registry("divergence")
+
+
+@dataclass(frozen=True)
+class OffPolicySpec:
+    """Parameters of the off-policy terms; an exploration method gives its own (rlvr.explore)."""
+
+    gamma_quantile: float = 0.9  # Guide / RGR: gamma = this quantile of the off-policy ratios
+    beta: float = 0.1  # AMPO: f(p) = p / (p + beta)
+    divergence: str = "forward_kl"  # DPH-RL: forward_kl | js
+    divergence_coef: float = 0.0  # DPH-RL: weight of the rehearsal term; 0 = off
 
 
 def ratio_quantile(logp: torch.Tensor, old_logp: torch.Tensor, mask: torch.Tensor, q: float = 0.9,

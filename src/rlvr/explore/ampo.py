@@ -19,10 +19,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
+from pydantic import Field
 
-from rlvr.explore.base import Method, StepContext, accuracy, register
+from rlvr.algo.offpolicy import OffPolicySpec
+from rlvr.explore.base import Method, StepContext, accuracy, first_conflict, needs_dr_grpo, register, shaped_offpolicy
 from rlvr.problems import Problem, Rollout
 from rlvr.rollouts import Group
+from rlvr.settings import Strict
 
 
 def load_pool(paths: list[Path]) -> dict[str, list[str]]:
@@ -71,20 +74,39 @@ def comprehension(model, tokenizer, prompt_ids: list[int], before: str, answer: 
     return float(probs.mean())
 
 
+class AmpoSettings(Strict):
+    """AMPO: teacher solutions for prompts whose rollouts all fail."""
+
+    replace: int = Field(2, ge=1)  # k: failed rollouts replaced by teacher solutions
+    pool: list[Path] = Field(default_factory=list)  # samples.jsonl of `rlvr eval` runs of teacher models
+    pool_size: int = Field(4, ge=1)  # teacher solutions per problem at most
+    beta: float = Field(0.1, gt=0)  # f(p) = p / (p + beta) on teacher tokens
+
+
 @register
 class Ampo(Method):
     name = "ampo"
+    Settings = AmpoSettings
+    defaults = {"algo": {"advantage": "dr_grpo"}}
+    study = {"algo": {"dual_clip": 10.0}}
+
+    @classmethod
+    def conflicts(cls, cfg) -> str | None:
+        return first_conflict(needs_dr_grpo(cfg), shaped_offpolicy(cfg))
+
+    def offpolicy(self) -> OffPolicySpec:
+        return OffPolicySpec(beta=self.settings.beta)
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        self.pool = load_pool(cfg.method.ampo.pool)
+        self.pool = load_pool(self.settings.pool)
 
     def teachers(self, problem: Problem) -> list[str]:
         texts = list(problem.teachers or []) + self.pool.get(problem.id, [])
-        return texts[: self.cfg.method.ampo.pool_size]
+        return texts[: self.settings.pool_size]
 
     def expand(self, groups: list[Group], ctx: StepContext) -> list[Group]:
-        spec = self.cfg.method.ampo
+        spec = self.settings
         for gi, g in enumerate(groups):
             texts = self.teachers(g.problem)
             if accuracy(g) > 0 or not texts:

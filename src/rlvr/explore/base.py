@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from rlvr.algo.offpolicy import OffPolicySpec
 from rlvr.problems import Problem, Rollout
 from rlvr.rollouts import Group, RolloutStats, draw_params, sample_groups
 from rlvr.sampling.base import SamplingParams
 from rlvr.scoring import Scorer
+from rlvr.settings import Strict
 
 
 @dataclass
@@ -60,13 +62,47 @@ def with_context(prompt: str | list[dict], extra: str) -> str | list[dict]:
     return messages
 
 
-class Method:
-    """Plain GRPO-family training, as configured in `algo`: rollouts pass through unchanged."""
+class NoSettings(Strict):
+    """A method without settings of its own."""
 
-    name = "grpo"
+
+class Method:
+    """Plain GRPO-family training, as configured in `algo`: rollouts pass through unchanged.
+
+    A method is one file that subclasses this and declares, besides what it does to a step
+    (`expand`, `rehearsal`, `train_problems`):
+    - `Settings`: its settings model, read from the config's `method.<settings_key>` section;
+    - `defaults`: values it needs elsewhere in the config, used where the user set none;
+    - `conflicts(cfg)`: why a config cannot run with it (checked before any work), or None;
+    - `offpolicy()`: the parameters of the loss terms of the rollouts it adds (rlvr.algo.offpolicy);
+    - `study`: the config changes `rlvr study explore` makes for it (its paper's settings at our scale).
+    `@register` puts it in METHODS; every module of this package is imported, so a new file is found.
+    """
+
+    name: ClassVar[str] = "grpo"
+    Settings: ClassVar[type[Strict]] = NoSettings
+    settings_key: ClassVar[str | None] = None  # the config section of its settings (default: its name)
+    defaults: ClassVar[dict[str, Any]] = {}
+    study: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, cfg: Any):
         self.cfg = cfg
+
+    @classmethod
+    def section(cls) -> str:
+        return cls.settings_key or cls.name
+
+    @property
+    def settings(self) -> Any:
+        """This method's settings in the run's config."""
+        return getattr(self.cfg.method, self.section())
+
+    @classmethod
+    def conflicts(cls, cfg: Any) -> str | None:
+        return None
+
+    def offpolicy(self) -> OffPolicySpec:
+        return OffPolicySpec()
 
     def train_problems(self, problems: list[Problem]) -> list[Problem]:
         return problems
@@ -84,12 +120,42 @@ METHODS: dict[str, type[Method]] = {"grpo": Method}
 def register(cls: type[Method]) -> type[Method]:
     if cls.name in METHODS:
         raise ValueError(f"method {cls.name!r} is already registered")
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise TypeError(f"method {cls!r} must subclass rlvr.explore.Method")
     METHODS[cls.name] = cls
     return cls
 
 
-def make_method(cfg: Any) -> Method:
-    """The method named by `cfg.method.name` (the modules register on import)."""
-    from rlvr.explore import ampo, dars, dph, guide, rgr  # noqa: F401 - registration
+def settings_models() -> dict[str, type[Strict]]:
+    """Config section -> settings model, for every registered method that has settings."""
+    return {cls.section(): cls.Settings for cls in METHODS.values() if cls.Settings.model_fields}
 
+
+def make_method(cfg: Any) -> Method:
+    """The method named by `cfg.method.name`."""
     return METHODS[cfg.method.name](cfg)
+
+
+# Shared conflict checks: each returns why a config cannot run with the method, or None.
+def needs_dr_grpo(cfg: Any) -> str | None:
+    if cfg.algo.advantage != "dr_grpo":
+        return "uses the advantage r - mean: set algo.advantage: dr_grpo"
+    return None
+
+
+def no_dynamic_sampling(cfg: Any) -> str | None:
+    if cfg.dynamic_sampling:
+        return "drops all-same groups itself: set dynamic_sampling: false"
+    return None
+
+
+def shaped_offpolicy(cfg: Any) -> str | None:
+    if cfg.algo.loss != "ppo_clip":
+        return "shapes per-token off-policy ratios: algo.loss must be ppo_clip"
+    if cfg.algo.advantage == "pass_at_k":
+        return "mixes off-policy rollouts into groups: algo.advantage pass_at_k is not supported"
+    return None
+
+
+def first_conflict(*reasons: str | None) -> str | None:
+    return next((r for r in reasons if r), None)

@@ -11,9 +11,29 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from typing import Literal
 
-from rlvr.explore.base import Method, StepContext, accuracy, register, strictly_mixed
+from pydantic import Field
+
+from rlvr.explore.base import (
+    Method,
+    StepContext,
+    accuracy,
+    first_conflict,
+    needs_dr_grpo,
+    no_dynamic_sampling,
+    register,
+    strictly_mixed,
+)
 from rlvr.rollouts import Group
+from rlvr.settings import Strict
+
+
+class DarsSettings(Strict):
+    """DARS and DARS-B: difficulty-adaptive rollout sampling."""
+
+    schedule: Literal["et", "hw"] = "et"  # equal treatment | hardness weighted
+    n_max: int | None = Field(None, ge=1)  # rollouts per prompt at most (default: 32 for et, 64 for hw)
 
 
 def extra_rollouts(correct: int, n: int, schedule: str = "et", n_max: int | None = None) -> int:
@@ -44,9 +64,16 @@ def extra_rollouts(correct: int, n: int, schedule: str = "et", n_max: int | None
 @register
 class Dars(Method):
     name = "dars"
+    Settings = DarsSettings
+    defaults = {"dynamic_sampling": False, "algo": {"advantage": "dr_grpo"}}
+    study = {}
+
+    @classmethod
+    def conflicts(cls, cfg) -> str | None:
+        return first_conflict(needs_dr_grpo(cfg), no_dynamic_sampling(cfg))
 
     def expand(self, groups: list[Group], ctx: StepContext) -> list[Group]:
-        spec = self.cfg.method.dars
+        spec = self.settings
         by_count: dict[int, list[int]] = defaultdict(list)
         for i, g in enumerate(groups):
             extra = extra_rollouts(round(accuracy(g) * len(g.rollouts)), len(g.rollouts), spec.schedule, spec.n_max)
@@ -64,3 +91,13 @@ class Dars(Method):
 @register
 class DarsBreadth(Dars):
     name = "dars_b"
+    settings_key = "dars"  # the same settings as DARS
+    defaults = {**Dars.defaults, "minibatch_size": None}
+    # very large prompt batches, two epochs, one optimizer step per epoch (the paper's breadth)
+    study = {"minibatch_size": None, "ppo_epochs": 2, "prompts_per_step_factor": 4}
+
+    @classmethod
+    def conflicts(cls, cfg) -> str | None:
+        if cfg.minibatch_size is not None:
+            return "takes one optimizer step per epoch over the whole batch: set minibatch_size: null"
+        return super().conflicts(cfg)

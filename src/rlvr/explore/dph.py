@@ -14,13 +14,18 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Literal
 
+from pydantic import Field
+
+from rlvr.algo.offpolicy import OffPolicySpec
 from rlvr.explore.base import Method, register
 from rlvr.problems import Problem, Rollout
 from rlvr.rollouts import RolloutStats, sample_groups
 from rlvr.sampling.base import SamplingParams
 from rlvr.scoring import Scorer
 from rlvr.seeds import stream_seed
+from rlvr.settings import Strict
 
 
 def prepare(sampler, scorer: Scorer, problems: list[Problem], params: SamplingParams, probe: int, keep: int,
@@ -52,7 +57,7 @@ def prepare_for(cfg) -> dict:
     from rlvr.sampling.torch_backend import TorchSampler
     from rlvr.suites import select_problems
 
-    spec = cfg.method.dph
+    spec = cfg.method.dph  # this file's DphSettings
     sampler = TorchSampler.from_pretrained(cfg.model, device="cpu", batch_size=cfg.batch_size)
     params = SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
     problems = select_problems(cfg.suite, cfg.data, cfg.tasks, cfg.domains)
@@ -60,13 +65,35 @@ def prepare_for(cfg) -> dict:
         return prepare(sampler, scorer, problems, params, spec.probe, spec.keep, spec.data, cfg.seed)
 
 
+class DphSettings(Strict):
+    """DPH-RL: rehearsal of the initial policy's samples."""
+
+    data: Path = Path("runs/dph.json")  # written by `rlvr dph-prepare CONFIG`
+    divergence: Literal["forward_kl", "js"] = "forward_kl"  # f of the rehearsal term: forward KL or Jensen-Shannon
+    coef: float = Field(0.02, ge=0)  # forward KL: 0.01..0.05; JS: 0.05..0.2
+    chunk: int = Field(16, ge=1)  # stored samples of the initial policy per step
+    probe: int = Field(4, ge=1)  # dph-prepare: samples per prompt to find the perfect set
+    keep: int = Field(4, ge=1)  # dph-prepare: samples per perfect prompt drawn to store (the correct ones are kept)
+
+
 @register
 class Dph(Method):
     name = "dph"
+    Settings = DphSettings
+    study = {"method": {"dph": {"divergence": "forward_kl", "coef": 0.05}}, "algo": {"eps_high": 0.28}}
+
+    @classmethod
+    def conflicts(cls, cfg) -> str | None:
+        if cfg.algo.kl_estimator:
+            return "replaces the reference model by stored samples: remove algo.kl_estimator"
+        return None
+
+    def offpolicy(self) -> OffPolicySpec:
+        return OffPolicySpec(divergence=self.settings.divergence, divergence_coef=self.settings.coef)
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        path = cfg.method.dph.data
+        path = self.settings.data
         if not path.exists():
             raise FileNotFoundError(f"method.dph.data: {path} does not exist; make it with `rlvr dph-prepare CONFIG`")
         data = json.loads(path.read_text())
@@ -80,4 +107,4 @@ class Dph(Method):
     def rehearsal(self, step: int) -> list[Rollout]:
         """`chunk` stored samples of pi_0, deterministic in (seed, step) so a resume repeats them."""
         rng = random.Random(f"dph/{self.cfg.seed}/{step}")
-        return rng.sample(self.samples, min(self.cfg.method.dph.chunk, len(self.samples)))
+        return rng.sample(self.samples, min(self.settings.chunk, len(self.samples)))

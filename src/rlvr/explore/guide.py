@@ -10,13 +10,42 @@ accuracy strictly between 0 and 1 are kept.
 
 from __future__ import annotations
 
-from rlvr.explore.base import Method, StepContext, accuracy, register, strictly_mixed, with_context
+from pydantic import Field
+
+from rlvr.algo.offpolicy import OffPolicySpec
+from rlvr.explore.base import (
+    Method,
+    StepContext,
+    accuracy,
+    first_conflict,
+    no_dynamic_sampling,
+    register,
+    shaped_offpolicy,
+    strictly_mixed,
+    with_context,
+)
 from rlvr.rollouts import Group
+from rlvr.settings import Strict
+
+
+class GuideSettings(Strict):
+    """Guide: hints for prompts whose rollouts all fail."""
+
+    gamma_quantile: float = Field(0.9, ge=0, le=1)  # gamma of the shaped ratio r / (r + gamma)
 
 
 @register
 class Guide(Method):
     name = "guide"
+    Settings = GuideSettings
+    defaults = {"dynamic_sampling": False}
+
+    @classmethod
+    def conflicts(cls, cfg) -> str | None:
+        return first_conflict(no_dynamic_sampling(cfg), shaped_offpolicy(cfg))
+
+    def offpolicy(self) -> OffPolicySpec:
+        return OffPolicySpec(gamma_quantile=self.settings.gamma_quantile)
 
     def expand(self, groups: list[Group], ctx: StepContext) -> list[Group]:
         failed = [i for i, g in enumerate(groups) if accuracy(g) == 0 and g.problem.hint]

@@ -14,9 +14,13 @@ an off-policy sample, trained on the original prompt with Guide's shaped ratio
 
 from __future__ import annotations
 
-from rlvr.explore.base import Method, StepContext, register, with_context
+from pydantic import Field
+
+from rlvr.algo.offpolicy import OffPolicySpec
+from rlvr.explore.base import Method, StepContext, register, shaped_offpolicy, with_context
 from rlvr.problems import Problem, Rollout
 from rlvr.rollouts import Group
+from rlvr.settings import Strict
 
 
 def unmet_criteria(rollout: Rollout) -> list[dict]:
@@ -30,18 +34,34 @@ def feedback(rollout: Rollout) -> str:
             "Write a corrected solution.")
 
 
+class RgrSettings(Strict):
+    """RGR-GRPO: rubric rewards and self-refinement."""
+
+    answer_weight: float = Field(0.5, ge=0, le=1)  # reward = w * answer + (1 - w) * rubric fraction
+    max_refine: int = Field(16, ge=0)  # wrong rollouts sent back for self-refinement per step
+    gamma_quantile: float = Field(0.9, ge=0, le=1)  # gamma of refined rollouts' shaped ratio (as Guide)
+
+
 @register
 class Rgr(Method):
     name = "rgr"
+    Settings = RgrSettings
+
+    @classmethod
+    def conflicts(cls, cfg) -> str | None:
+        return shaped_offpolicy(cfg)
+
+    def offpolicy(self) -> OffPolicySpec:
+        return OffPolicySpec(gamma_quantile=self.settings.gamma_quantile)
 
     def train_problems(self, problems: list[Problem]) -> list[Problem]:
-        combine = {"mode": "mix", "answer_weight": self.cfg.method.rgr.answer_weight}
+        combine = {"mode": "mix", "answer_weight": self.settings.answer_weight}
         return [p.model_copy(update={"rubric": p.rubric or p.meta["rubric"], "rubric_combine": combine})
                 if (p.rubric or p.meta.get("rubric")) else p for p in problems]
 
     def expand(self, groups: list[Group], ctx: StepContext) -> list[Group]:
         wanted = [(gi, r) for gi, g in enumerate(groups) for r in g.rollouts
-                  if not r.score.correct and unmet_criteria(r)][: self.cfg.method.rgr.max_refine]
+                  if not r.score.correct and unmet_criteria(r)][: self.settings.max_refine]
         problems = [groups[gi].problem for gi, _ in wanted]
         prompts = [with_context(p.sampler_prompt(), feedback(r)) for p, (_, r) in zip(problems, wanted)]
         refined = ctx.sample(problems, 1, 1, prompts, source="refined")

@@ -10,6 +10,7 @@ Layout of the study directory (every part resumable; a rerun skips what is finis
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +18,22 @@ from pydantic import Field
 
 from rlvr.config import Precision, Strict, TrainConfig
 
-# What each method changes in the shared base config (settings from the papers where they fit
-# this scale; the rest is the base).
-METHODS: dict[str, dict[str, Any]] = {
-    "grpo": {},
-    "pass_at_k": {"algo": {"advantage": "pass_at_k", "pass_k": 4}},
-    "dars": {"method": {"name": "dars"}, "algo": {"advantage": "dr_grpo"}},
-    "dars_b": {"method": {"name": "dars_b"}, "algo": {"advantage": "dr_grpo"}, "minibatch_size": None,
-               "ppo_epochs": 2, "prompts_per_step_factor": 4},
-    "guide": {"method": {"name": "guide"}},
-    "ampo": {"method": {"name": "ampo"}, "algo": {"advantage": "dr_grpo", "dual_clip": 10.0}},
-    "dph": {"method": {"name": "dph", "dph": {"divergence": "forward_kl", "coef": 0.05}},
-            "algo": {"eps_high": 0.28}},
-    "rgr": {"method": {"name": "rgr"}},
-}
+
+def study_methods() -> dict[str, dict[str, Any]]:
+    """What each compared run changes in the shared base config: the pass@k advantage, and each
+    exploration method with the settings its file gives for the study (`Method.study`: its paper's
+    settings where they fit this scale; the method's own `defaults` apply too)."""
+    from rlvr.config import merge
+    from rlvr.explore import METHODS as EXPLORATION
+
+    runs: dict[str, dict[str, Any]] = {"grpo": {}, "pass_at_k": {"algo": {"advantage": "pass_at_k", "pass_k": 4}}}
+    for name, method in EXPLORATION.items():
+        if name != "grpo":
+            runs[name] = merge({"method": {"name": name}}, copy.deepcopy(method.study))
+    return runs
+
+
+METHODS: dict[str, dict[str, Any]] = study_methods()
 
 
 class StudyConfig(Strict):

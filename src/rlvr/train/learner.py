@@ -19,7 +19,7 @@ import torch
 from rlvr.algo.advantages import ADVANTAGES, AdvantageConfig
 from rlvr.algo.kl import KL_ESTIMATORS
 from rlvr.algo.losses import AGGREGATIONS, POLICY_LOSSES, LossConfig
-from rlvr.algo.offpolicy import DIVERGENCES, ratio_quantile, shaped_prob_loss, shaped_ratio_loss
+from rlvr.algo.offpolicy import DIVERGENCES, OffPolicySpec, ratio_quantile, shaped_prob_loss, shaped_ratio_loss
 from rlvr.config import AlgoConfig
 from rlvr.problems import Rollout
 from rlvr.rollouts import Group
@@ -27,16 +27,6 @@ from rlvr.train.forward import policy_logprobs, shared_prompt_logprobs
 
 SOURCES = {"policy": 0, "hint": 1, "refined": 1, "teacher": 2, "reference": 3}
 ON_POLICY, SHAPED_RATIO, SHAPED_PROB, REHEARSAL = 0, 1, 2, 3
-
-
-@dataclass(frozen=True)
-class OffPolicySpec:
-    """Parameters of the off-policy terms (rlvr.algo.offpolicy)."""
-
-    gamma_quantile: float = 0.9  # Guide / RGR: gamma = this quantile of the off-policy ratios
-    beta: float = 0.1  # AMPO: f(p) = p / (p + beta)
-    divergence: str = "forward_kl"  # DPH-RL: forward_kl | js
-    divergence_coef: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from rlvr.sampling.torch_backend import TorchSampler
 from rlvr.scoring import Scorer
 from rlvr.suites import select_problems, spread
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
-from rlvr.train.learner import OffPolicySpec, UpdatePlan, build_batch, update_policy
+from rlvr.train.learner import UpdatePlan, build_batch, update_policy
 from rlvr.train.records import read_metrics
 from rlvr.train.trackers import Trackers
 
@@ -102,13 +102,6 @@ def update_plan(cfg: TrainConfig) -> UpdatePlan:
                       bf16=resolve_precision(cfg.precision, resolve_device(cfg.device)) == "bf16",
                       share_prompts=cfg.share_prompts, skip_zero_advantage=cfg.skip_zero_advantage,
                       max_new_tokens=cfg.max_new_tokens)
-
-
-def offpolicy_spec(cfg: TrainConfig) -> OffPolicySpec:
-    method = cfg.method
-    gamma_q = method.rgr.gamma_quantile if method.name == "rgr" else method.guide.gamma_quantile
-    return OffPolicySpec(gamma_quantile=gamma_q, beta=method.ampo.beta, divergence=method.dph.divergence,
-                         divergence_coef=method.dph.coef if method.name == "dph" else 0.0)
 
 
 def _mean(values: list) -> float:
@@ -214,7 +207,7 @@ def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int) -> 
         batch = build_batch(groups, cfg.algo, cfg.mask_truncated, pad, state.reference, cfg.temperature, rehearsal)
         shuffle = torch.Generator().manual_seed(cfg.seed * 7919 + step)
         learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, update_plan(cfg),
-                              offpolicy_spec(cfg), state.reference, shuffle)
+                              state.method.offpolicy(), state.reference, shuffle)
     record = {"kind": "step", **step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)}
     record["trained_rollouts"] = sum(len(g.rollouts) for g in groups) + len(rehearsal)
     return record

@@ -40,6 +40,9 @@ def test_training_changes_weights_and_logs_metrics(tmp_path, tiny_model_dir, rub
                 "sample_tok_s", "train_tok_s", "time_s"):
         assert key in rows[-1], key
     assert set(rows[-1]["time_s"]) == {"sampling", "scoring", "learning", "total"}
+    samples = [json.loads(x) for x in (tmp_path / "run" / "rollouts.jsonl").read_text().splitlines()]
+    assert {s["step"] for s in samples} <= {1, 2, 3, 4} and samples  # what the curve was made of, readable
+    assert set(samples[0]) >= {"problem_id", "prompt", "completion", "reward", "correct", "reason"}
     weights, latest = final_weights(tmp_path / "run")
     start = load_file(str(tiny_model_dir / "model.safetensors"))
     assert latest == "step-4"
@@ -76,6 +79,8 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, tiny_model_
     b, latest = final_weights(tmp_path / "killed")
     assert latest == "step-4"
     assert all(torch.equal(a[k], b[k]) for k in a)
+    rollouts = [(tmp_path / run / "rollouts.jsonl").read_text() for run in ("straight", "killed")]
+    assert rollouts[0] == rollouts[1]  # the rows after the checkpoint were dropped, then written again
 
 
 @pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
@@ -321,3 +326,12 @@ def test_metrics_rows_of_older_runs_are_read_with_one_shape_per_kind(tmp_path):
     assert [r["step"] for r in steps_of(rows)] == [1, 2] and all("eval" not in r for r in steps_of(rows))
     assert [(r["eval"], r["step"], r["pass@1"]) for r in evals_of(rows)] == \
         [("before", 0, 0.2), ("step-1", 1, 0.3), ("after", 2, 0.4)]
+
+
+def test_rollout_rows_keep_an_even_sample_of_each_step():
+    from rlvr.train.loop import rollout_rows
+
+    group = _two_rollout_group()
+    assert len(rollout_rows(0, [group] * 4, -1)) == 8 and rollout_rows(0, [group], 0) == []
+    rows = rollout_rows(2, [group] * 4, 3)
+    assert len(rows) == 3 and rows[0]["step"] == 3 and rows[0]["completion"] == "x" and rows[0]["reward"] == 1.0

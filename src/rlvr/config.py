@@ -276,6 +276,9 @@ class TrainConfig(Strict):
     lora: LoraSpec | None = None  # LoRA adapters via peft; None = full fine-tuning
     method: MethodSpec = MethodSpec()
     save_every: int = Field(10, ge=1)  # steps between checkpoints (the last step is always saved)
+    # rollouts written per step to rollouts.jsonl (prompt, completion, reward, reason), evenly
+    # spread over the step's groups: what to read first when a curve moves; -1 = all, 0 = none
+    save_rollouts: int = Field(16, ge=-1)
     keep_checkpoints: int = Field(2, ge=1)  # the newest ones kept on disk
     seed: int = 0  # problems drawn, sampling streams and batch order
     workers: int | None = Field(None, ge=1)  # verifier processes (default: all cores)

@@ -19,6 +19,7 @@ from rlvr.eval.run import (
     sample_with,
 )
 from rlvr.problems import Problem, RecordError, keep_only
+from rlvr.suites import SUITES
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -93,7 +94,7 @@ def eval_command(
     completions: Path = typer.Option(None, "--completions", help="Score completions made elsewhere."),
     data: Path = typer.Option(None, "--data", help="Problems file (JSONL/Parquet)."),
     fmt: str = typer.Option(None, "--format", help="Public format of --data (math, gpqa, mbpp, livecodebench, ...)."),
-    suite: str = typer.Option(None, "--suite", help="Built-in suite: synthetic, synthetic-l1..l3, humaneval, ..."),
+    suite: str = typer.Option(None, "--suite", help=f"Built-in suite: {', '.join(SUITES)}."),
     tasks: str = typer.Option(None, "--tasks", help="Only these tasks, comma-separated (e.g. table_qa,arith)."),
     domains: str = typer.Option(None, "--domains", help="Only these domains, comma-separated (e.g. math,code)."),
     n: int = typer.Option(16, "--n", help="Samples per problem."),

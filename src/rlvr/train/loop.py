@@ -176,7 +176,8 @@ def earlier_run(run_dir: Path, resume: bool, overwrite: bool) -> list[Path]:
     """A new run never mixes with an old one: an existing run in `run_dir` is an error unless
     `resume` or `overwrite`. -> the old run's files that `overwrite` will remove (checked before
     any work, removed only once the new run's config and problems are known to be good)."""
-    old = [p for p in run_dir.glob("*") if p.name in ("metrics.jsonl", "checkpoints") or p.name.startswith("eval-")]
+    old = [p for p in run_dir.glob("*") if p.name in ("metrics.jsonl", "rollouts.jsonl", "checkpoints")
+           or p.name.startswith("eval-")]
     if resume or not old:
         return []
     if not overwrite:
@@ -191,8 +192,20 @@ def remove_paths(paths: list[Path]) -> None:
         shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
-def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int) -> dict:
-    """One step: rollouts -> the method's additions -> advantages -> policy update; its metrics."""
+def rollout_rows(step: int, groups: list[Group], keep: int) -> list[dict]:
+    """What rollouts.jsonl keeps of a step: `keep` of its trained rollouts, evenly spread over its
+    groups (-1: all; 0: none), each with its prompt, completion and verdict."""
+    pairs = [(g.problem, r) for g in groups for r in g.rollouts]
+    chosen = pairs if keep < 0 else spread(pairs, keep) if keep else []
+    return [{"step": step + 1, "problem_id": p.id, "domain": p.domain, "task": p.task, "source": r.source,
+             "prompt": p.prompt_text(), "completion": r.text, "reward": r.score.reward, "correct": r.score.correct,
+             "reason": r.score.reason} for p, r in chosen]
+
+
+def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int,
+             keep_rollouts=None) -> dict:
+    """One step: rollouts -> the method's additions -> advantages -> policy update; its metrics.
+    `keep_rollouts` (if given) receives the rows of rollouts.jsonl."""
     t0 = time.perf_counter()
     params = SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
     sampled, rollout = collect_groups(state.sampler, scorer, state.problems, cfg.prompts_per_step,
@@ -210,7 +223,22 @@ def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int) -> 
                               state.method.offpolicy(), state.reference, shuffle)
     record = {"kind": "step", **step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)}
     record["trained_rollouts"] = sum(len(g.rollouts) for g in groups) + len(rehearsal)
+    if keep_rollouts is not None:
+        keep_rollouts(rollout_rows(step, groups, cfg.save_rollouts))
     return record
+
+
+def rows_until(path: Path, step: int) -> list[dict]:
+    """The rows of a JSONL file up to `step`; a line torn by a kill is dropped."""
+    rows = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if row["step"] <= step:
+            rows.append(row)
+    return rows
 
 
 def metrics_until(run_dir: Path, step: int) -> list[dict]:
@@ -248,19 +276,26 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
         log(note)
     kept = metrics_until(run_dir, state.step)
     (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
+    samples = run_dir / "rollouts.jsonl"  # a resumed run drops the rows after its checkpoint, as above
+    samples.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_until(samples, state.step)))
     spent = sum(r.get("sampled_tokens", 0) for r in kept)
     step = state.step
     trackers = Trackers(cfg.trackers, run_dir, cfg.wandb_project, json.loads(cfg.model_dump_json()))
-    with Scorer(workers=cfg.workers) as scorer, open(run_dir / "metrics.jsonl", "a") as out, trackers:
+    with Scorer(workers=cfg.workers) as scorer, open(run_dir / "metrics.jsonl", "a") as out, trackers, \
+            open(samples, "a", encoding="utf-8") as rollouts_out:
         def write(record: dict) -> None:
             out.write(json.dumps(record) + "\n")
             out.flush()
             trackers.log(record)
 
+        def keep_rollouts(rows: list[dict]) -> None:
+            rollouts_out.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+            rollouts_out.flush()
+
         if step == 0 and state.eval_problems and cfg.eval_before:
             write({"step": 0, **evaluate(state, cfg, "before")})
         while step < cfg.steps and not budget_reached(cfg.token_budget, spent, step):
-            record = run_step(state, cfg, scorer, step)
+            record = run_step(state, cfg, scorer, step, keep_rollouts)
             step, spent = step + 1, spent + record["sampled_tokens"]
             write(record)
             if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps and state.eval_problems:

@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / ".bench" / "trl-venv"
 
 RUNNER = r'''
 import json, sys, warnings
@@ -63,11 +61,10 @@ print("RECORDS " + json.dumps(records))
 
 
 def ensure_venv() -> Path:
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch==2.13.0"], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "trl"], check=True)
+    """TRL's venv of benchmarks/trl_step_time.py, with this tree's rlvr installed in it."""
+    from trl_step_time import ensure_trl_venv  # the script's own folder is on sys.path
+
+    python = ensure_trl_venv()
     subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", str(ROOT)], check=True)
     return python
 

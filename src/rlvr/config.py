@@ -29,9 +29,9 @@ class TinyModelSpec(Strict):
     """Build a fresh model and tokenizer instead of loading one (rlvr.models.tiny)."""
 
     vocab_size: int = 1024  # BPE vocabulary trained on the SFT data
-    hidden: int = 128
-    layers: int = 4
-    heads: int = 4
+    hidden: int = 128  # hidden size (the shipped tiny reasoner: 256)
+    layers: int = 4  # decoder layers
+    heads: int = 4  # attention heads
 
 
 class SFTConfig(Strict):
@@ -182,7 +182,8 @@ class LoraSpec(Strict):
 
     r: int = Field(16, ge=1)  # rank of the adapters
     alpha: int = Field(32, ge=1)  # scale: the update is alpha / r times the adapters' product
-    dropout: float = Field(0.0, ge=0, lt=1)
+    dropout: float = Field(0.0, ge=0, lt=1)  # dropout on the adapters' input
+    # the linear layers that get adapters (names as in the model; Qwen2/Llama attention here)
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
 
 

@@ -74,8 +74,10 @@ def keys(model: type[BaseModel], prefix: str = "") -> list[Key]:
         note = _module_notes(model.__module__).get((model.__name__, name), "")
         inner = _nested(field.annotation)
         default = field.get_default(call_default_factory=True)
-        if inner is not None and default is not None:  # a section: its keys follow
+        if inner is not None:  # a section: its keys follow (an optional one is off until given)
             section = (inner.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+            if default is None:
+                note = f"{note or section} (off unless given)"
             out.append(Key(prefix + name, None, note or section, section=True))
             out += keys(inner, f"{prefix}{name}.")
         else:

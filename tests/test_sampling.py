@@ -306,3 +306,16 @@ def test_available_memory_respects_a_container_limit(tmp_path, monkeypatch):
     assert prepacked.available_memory() == 2**20
     usage.write_text(f"{2**21}\n")
     assert prepacked.available_memory() == 0  # over the limit already: nothing to spare
+
+
+def test_the_training_loop_gets_its_rollout_engine_by_name(tiny_model_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rlvr.sampling import training_sampler
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    engine = training_sampler("torch", model, tokenizer, 8, prepack_linears=False)
+    assert engine.batch_size == 8 and engine.device.type == "cpu" and engine.encode("1+1?")
+    with pytest.raises(KeyError, match="unknown rollout engine 'nope'; valid: torch"):
+        training_sampler("nope", model, tokenizer, 8)

@@ -9,7 +9,7 @@ temperature 0 (greedy) they are the model's own log-probs (temperature 1, no tru
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Prompt = str | list[dict] | list[int]  # text, chat messages, or token ids
 
@@ -55,3 +55,17 @@ class Sampler(Protocol):
     def sample(self, prompts: list[Prompt], params: SamplingParams) -> list[list[Sample]]:
         """For each prompt, params.n samples."""
         ...
+
+
+class TrainingSampler(Sampler, Protocol):
+    """What `rlvr train` needs of a rollout engine, besides sampling: the token ids a prompt is
+    sampled from (the learner trains on them), where it computes (CPU engines sample, then score;
+    others score one batch while sampling the next), and its batch size in sequences. It samples
+    from the trained model's current weights (the torch engine shares the trainer's module)."""
+
+    batch_size: int
+
+    @property
+    def device(self) -> Any: ...
+
+    def encode(self, prompt: Prompt) -> list[int]: ...

@@ -20,9 +20,9 @@ from rlvr.explore import Method, StepContext, make_method
 from rlvr.models import model_path, precision_note, resolve_device, resolve_precision
 from rlvr.problems import Problem
 from rlvr.rollouts import Group, RolloutStats, collect_groups
+from rlvr.sampling import TrainingSampler, training_sampler
 from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.thinking import skipped_thinking
-from rlvr.sampling.torch_backend import TorchSampler
 from rlvr.scoring import Scorer
 from rlvr.suites import select_problems, spread
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
@@ -37,7 +37,7 @@ class TrainState:
     tokenizer: Any
     optimizer: torch.optim.Optimizer
     scheduler: Any
-    sampler: TorchSampler
+    sampler: TrainingSampler
     problems: list[Problem]
     eval_problems: list[Problem]
     reference: Any
@@ -75,7 +75,7 @@ def setup(cfg: TrainConfig, resume_from: Path | None, problems: list[Problem],
     if cfg.algo.kl_estimator:
         reference = AutoModelForCausalLM.from_pretrained(model_path(cfg.model), dtype=torch.float32).to(device).eval()
     method = make_method(cfg)
-    sampler = TorchSampler(model, tokenizer, cfg.batch_size, prepack_linears=cfg.prepack_linears)
+    sampler = training_sampler("torch", model, tokenizer, cfg.batch_size, prepack_linears=cfg.prepack_linears)
     return TrainState(model, tokenizer, optimizer, scheduler, sampler, method.train_problems(problems), eval_problems,
                       reference, step, method)
 

@@ -1,7 +1,9 @@
 """Policy losses and loss aggregation.
 
 Policy losses: `(logp [B, T], old_logp [B, T], advantages [B], mask [B, T], cfg) -> (loss [B, T], metrics)`,
-a per-token loss (0 where mask is 0). Aggregations: `(loss [B, T], mask [B, T], cfg) -> scalar`.
+a per-token loss (0 where mask is 0). Aggregations: `(loss [B, T], mask [B, T], cfg) -> scalar`, each
+registered with its `weight(mask) -> float`: what it divides by, so that a minibatch's loss is the
+sum of its microbatches' losses scaled by weight(micro) / weight(minibatch) (gradient accumulation).
 Kept apart so any loss combines with any aggregation.
 """
 
@@ -77,13 +79,23 @@ def gspo(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tensor, m
     return seq_loss[:, None] * mask, metrics
 
 
+def _divides_by(weight):
+    """Attach an aggregation's normalizer `weight(mask [B, T]) -> float` to it."""
+    def attach(fn):
+        fn.weight = weight
+        return fn
+    return attach
+
+
 @AGGREGATIONS.register("token_mean")
+@_divides_by(lambda mask: float(mask.sum()))  # tokens
 def token_mean(loss: torch.Tensor, mask: torch.Tensor, cfg: LossConfig = LossConfig()) -> torch.Tensor:
     """DAPO: sum over all valid tokens of the batch / number of valid tokens."""
     return (loss * mask).sum() / mask.sum().clamp(min=1)
 
 
 @AGGREGATIONS.register("seq_mean_token_mean")
+@_divides_by(lambda mask: float((mask.sum(dim=1) > 0).sum()))  # sequences with any token
 def seq_mean_token_mean(loss: torch.Tensor, mask: torch.Tensor, cfg: LossConfig = LossConfig()) -> torch.Tensor:
     """GRPO: mean over each sequence's valid tokens, then mean over sequences that have any."""
     lengths = mask.sum(dim=1)
@@ -93,6 +105,7 @@ def seq_mean_token_mean(loss: torch.Tensor, mask: torch.Tensor, cfg: LossConfig 
 
 
 @AGGREGATIONS.register("token_sum_norm")
+@_divides_by(lambda mask: float(mask.shape[0]))  # rows (times the constant length)
 def token_sum_norm(loss: torch.Tensor, mask: torch.Tensor, cfg: LossConfig = LossConfig()) -> torch.Tensor:
     """Dr. GRPO: sum over valid tokens / (B * max_len), a constant that does not depend on lengths."""
     return (loss * mask).sum() / (loss.shape[0] * cfg.max_len)

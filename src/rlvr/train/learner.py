@@ -57,16 +57,44 @@ class Batch:
     kind: torch.Tensor  # [B]: ON_POLICY | SHAPED_RATIO | SHAPED_PROB | REHEARSAL
     prompt_len: torch.Tensor  # [B]: where each completion starts
     group: torch.Tensor  # [B]: the row's group (rehearsal rows: one each), to keep groups together
+    completion_mask: torch.Tensor | None = None  # [B, L-1]: every completion token (loss_mask less truncation)
 
 
 def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad_id: int, reference=None,
                 temperature: float = 1.0, rehearsal: list[Rollout] = ()) -> Batch:
-    """Pad rollouts into tensors and compute advantages over the groups. With `algo.kl_in_reward`,
-    each reward first loses kl_coef * sum_t KL_t(behaviour || reference) over its completion tokens.
-    `rehearsal` rows (DPH-RL) join the batch outside any group."""
+    """The batch of a step, in three stages: pad the rollouts into tensors; with
+    `algo.kl_in_reward`, take kl_coef * sum_t KL_t(behaviour || reference) off each reward; then
+    the advantages over the groups. `rehearsal` rows (DPH-RL) join the batch outside any group."""
+    batch = pad_rollouts(groups, mask_truncated, pad_id, rehearsal)
+    if algo.kl_in_reward and reference is not None:
+        batch.rewards = batch.rewards - algo.kl_coef * reference_kl(batch, algo.kl_estimator, reference, temperature)
+    batch.advantages = group_advantages(batch, algo, rows_in_groups=len(batch.rewards) - len(rehearsal))
+    return batch
+
+
+def reference_kl(batch: Batch, estimator: str, reference, temperature: float) -> torch.Tensor:
+    """sum_t KL_t(behaviour || reference) over each row's completion tokens -> [B]."""
+    device = next(reference.parameters()).device
+    completion = batch.completion_mask
+    with torch.no_grad():
+        ref_logp, _ = policy_logprobs(reference, batch.input_ids.to(device), batch.attention_mask.to(device),
+                                      completion.to(device), temperature)
+    return (KL_ESTIMATORS.get(estimator)(batch.old_logp, ref_logp.cpu()) * completion).sum(dim=1)
+
+
+def group_advantages(batch: Batch, algo: AlgoConfig, rows_in_groups: int) -> torch.Tensor:
+    """The configured advantage estimator over the grouped rows (rehearsal rows get 0) -> [B]."""
+    advantages = torch.zeros(len(batch.rewards))
+    if rows_in_groups:
+        advantages[:rows_in_groups] = ADVANTAGES.get(algo.advantage)(
+            batch.rewards[:rows_in_groups], batch.group[:rows_in_groups], AdvantageConfig(k=algo.pass_k))
+    return advantages
+
+
+def pad_rollouts(groups: list[Group], mask_truncated: bool, pad_id: int, rehearsal: list[Rollout] = ()) -> Batch:
+    """Rollouts as right-padded tensors (advantages 0 until computed)."""
     rollouts = [r for g in groups for r in g.rollouts] + list(rehearsal)
     truncated = [t for g in groups for t in g.truncated] + [False] * len(rehearsal)
-    in_groups = len(rollouts) - len(rehearsal)
     rewards = torch.tensor([r.score.reward if r.score else 0.0 for r in rollouts], dtype=torch.float32)
     group_ids = torch.tensor([i for i, g in enumerate(groups) for _ in g.rollouts], dtype=torch.long)
     width = max(len(r.prompt_ids) + len(r.completion_ids) for r in rollouts)
@@ -85,21 +113,11 @@ def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad
     loss_mask = completion.clone()
     if mask_truncated:
         loss_mask[torch.tensor(truncated, dtype=torch.bool)] = 0
-    if algo.kl_in_reward and reference is not None:
-        device = next(reference.parameters()).device
-        with torch.no_grad():
-            ref_logp, _ = policy_logprobs(reference, input_ids.to(device), attention.to(device),
-                                          completion.to(device), temperature)
-        kl = (KL_ESTIMATORS.get(algo.kl_estimator)(old_logp, ref_logp.cpu()) * completion).sum(dim=1)  # [B]
-        rewards = rewards - algo.kl_coef * kl
-    advantages = torch.zeros(b)
-    if in_groups:
-        advantages[:in_groups] = ADVANTAGES.get(algo.advantage)(rewards[:in_groups], group_ids,
-                                                                AdvantageConfig(k=algo.pass_k))
     kind = torch.tensor([SOURCES[r.source] for r in rollouts])
     prompt_len = torch.tensor([len(r.prompt_ids) for r in rollouts])
     group = torch.cat([group_ids, len(groups) + torch.arange(len(rehearsal))])
-    return Batch(input_ids, attention, loss_mask, old_logp, advantages, rewards, kind, prompt_len, group)
+    return Batch(input_ids, attention, loss_mask, old_logp, torch.zeros(b), rewards, kind, prompt_len, group,
+                 completion)
 
 
 def loss_config(algo: AlgoConfig, plan: UpdatePlan) -> LossConfig:
@@ -110,13 +128,8 @@ def loss_config(algo: AlgoConfig, plan: UpdatePlan) -> LossConfig:
 
 
 def aggregation_weight(name: str, mask: torch.Tensor) -> float:
-    """What an aggregation divides by, so that microbatch losses scaled by weight(micro) /
-    weight(minibatch) sum to the minibatch's loss exactly (gradient accumulation)."""
-    if name == "token_mean":
-        return float(mask.sum())
-    if name == "seq_mean_token_mean":
-        return float((mask.sum(dim=1) > 0).sum())
-    return float(mask.shape[0])  # token_sum_norm: rows
+    """What the aggregation `name` divides by (registered with it, rlvr.algo.losses)."""
+    return AGGREGATIONS.get(name).weight(mask)
 
 
 def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off: OffPolicySpec,

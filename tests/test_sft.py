@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from rlvr.config import ConfigError, SFTConfig, load_config
 from rlvr.train.sft import encode_example, synthetic_training_problems
@@ -152,7 +153,7 @@ def test_sft_set_overrides_are_yaml_values_and_bad_ones_name_the_key(tmp_path):
     assert result.returncode == 2 and "suite_seeds" in result.stdout + result.stderr
     result = subprocess.run([*RLVR, "sft", str(path), "--set", "suite_seeds=2-4", "--print-config"],
                             capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and json.loads(result.stdout)["suite_seeds"] == [2, 3, 4]
+    assert result.returncode == 0 and yaml.safe_load(result.stdout)["suite_seeds"] == [2, 3, 4]  # commented YAML
 
 
 def test_answer_only_examples_keep_the_answer_and_drop_the_reasoning():

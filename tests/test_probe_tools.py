@@ -1,4 +1,4 @@
-"""Tools in benchmarks/ that change models (not measurements): they must do what they claim."""
+"""Tools in experiments/ that change models (not measurements): they must do what they claim."""
 
 import importlib.util
 from pathlib import Path
@@ -10,11 +10,11 @@ from rlvr.models.tiny import build_model
 from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.torch_backend import TorchSampler
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
 def load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

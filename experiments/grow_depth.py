@@ -5,9 +5,9 @@ its MLP down projection zeroed, so the new layer adds nothing to the residual st
 training moves those weights; the grown model's logits equal the original's (printed). Used to
 ask whether the tiny reasoner's `table_qa` failure is a lack of depth (docs/tiny-reasoner.md):
 
-    .venv/bin/python benchmarks/grow_depth.py --model tiny-reasoner --after 1,2 -o runs/grown6
+    .venv/bin/python experiments/grow_depth.py --model tiny-reasoner --after 1,2 -o runs/grown6
     .venv/bin/rlvr sft CONFIG.yaml          # with model: runs/grown6
-    .venv/bin/python benchmarks/table_qa_digits.py --model OUTPUT
+    .venv/bin/python experiments/table_qa_digits.py --model OUTPUT
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ times. Same model size, examples, steps and seed for both; scored greedily on th
 and on the held-out split (prompts no training seed draws). A format that teaches the operation
 scores alike on both.
 
-    .venv/bin/python benchmarks/worked_solution_formats.py [--seeds 0-399] [--minutes 8] [--hidden 128]
-    .venv/bin/python benchmarks/worked_solution_formats.py --model tiny-reasoner --epochs 1 --lr 3e-4  # continue it
+    .venv/bin/python experiments/worked_solution_formats.py [--seeds 0-399] [--minutes 8] [--hidden 128]
+    .venv/bin/python experiments/worked_solution_formats.py --model tiny-reasoner --epochs 1 --lr 3e-4  # continue it
 """
 
 from __future__ import annotations

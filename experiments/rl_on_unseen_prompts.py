@@ -1,13 +1,13 @@
 """Does GRPO gain on held-out prompts when it trains on prompts the model has not memorised?
 
 The main job trains on the training split, which SFT showed the tiny reasoner many times
-(benchmarks/train_vs_heldout.py: it remembers answers there), and gains nothing held out. Here
+(experiments/train_vs_heldout.py: it remembers answers there), and gains nothing held out. Here
 the held-out prompts are split once more, by a second hash, into A (RL training problems: prompts
 the model has never seen) and B (evaluation: the half of `synthetic-heldout` outside A). The main
 job's config runs twice from the same start, side by side: on its usual training problems, and on
 A; the start model and both results are evaluated on B (n samples at temperature 1).
 
-    .venv/bin/python benchmarks/rl_on_unseen_prompts.py [--model tiny-reasoner] [--n 8] [--out runs/rl_unseen]
+    .venv/bin/python experiments/rl_on_unseen_prompts.py [--model tiny-reasoner] [--n 8] [--out runs/rl_unseen]
 """
 
 from __future__ import annotations

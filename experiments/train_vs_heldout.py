@@ -5,7 +5,7 @@ The held-out split is the fifth of each task's prompt space that no training see
 (`rlvr.suites.synthetic`), so a model that memorised the answers of the prompts it saw scores
 high on the first column and low on the second; one that learned the operation scores alike.
 
-    .venv/bin/python benchmarks/train_vs_heldout.py [--model tiny-reasoner] [--tasks arith,linear] [--per-level 30]
+    .venv/bin/python experiments/train_vs_heldout.py [--model tiny-reasoner] [--tasks arith,linear] [--per-level 30]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ operand), `result` (a digit after "=": the arithmetic). For level 1 it also spli
 digit's probability between the right cell, the other row's cell in the same column, and the same
 row's other column, which separates finding the row from finding the column.
 
-    .venv/bin/python benchmarks/table_qa_digits.py [--model tiny-reasoner] [--problems 100]
+    .venv/bin/python experiments/table_qa_digits.py [--model tiny-reasoner] [--problems 100]
 """
 
 from __future__ import annotations

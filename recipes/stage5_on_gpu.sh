@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stage 5 of the tiny reasoner on a GPU machine that has a CUDA torch but no rlvr venv (how the
-# shipped model was made, on a lent H200): fine-tune the shipped stage-4 model with
+# stage-5 model was made, on a lent H200): fine-tune the stage-4 model with
 # recipes/tiny_reasoner_stage5.yaml, measure it on the held-out suite, then run the main job with it
 # (MAIN_JOB=0: skip it). In fp32: on the H200 a step of this 3.6M model took 29 ms in fp32 and
 # 186 ms under bf16 autocast (benchmarks/sft_step_time.py); on CPUs with AMX bf16 is the faster one.
@@ -16,7 +16,12 @@ export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 py=${PYTHON:-python3}
 STEP_LOG_DIR=$out
 source scripts/step.sh
-[ -d runs/tiny_reasoner_stage4 ] || cp -r src/rlvr/assets/tiny-reasoner runs/tiny_reasoner_stage4
+# Stage 5 continues stage 4 (runs/tiny_reasoner_stage4, from recipes/build_tiny_reasoner.sh). The shipped
+# model is stage 8 now, so it is no stand-in for stage 4: without stage 4 this script stops.
+if [ ! -d runs/tiny_reasoner_stage4 ]; then
+  echo "error: runs/tiny_reasoner_stage4 does not exist: build stages 1-4 first (recipes/build_tiny_reasoner.sh)" >&2
+  exit 2
+fi
 step sft "$py" -m rlvr.cli sft recipes/tiny_reasoner_stage5.yaml --set precision=fp32 "$@"
 tar czf "$out/tiny_reasoner_stage5.tgz" runs/tiny_reasoner_stage5
 rm -rf runs/tiny_reasoner_stage5_eval

@@ -90,3 +90,10 @@ def test_demo_scores_every_bundled_example_as_expected(tmp_path):
     assert "all verdicts as expected" in result.stderr
     for domain in ("math", "code", "science", "logic", "simulation", "tabular"):
         assert domain in result.stdout
+
+
+def test_help_shows_flags_as_flags_and_the_version():
+    result = run("train", "--help")
+    assert result.returncode == 0 and "--overwrite " in result.stdout and "<bool>" not in result.stdout
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("rlvr ")

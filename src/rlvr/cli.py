@@ -24,7 +24,10 @@ from rich.table import Table
 from rlvr.problems import iter_records
 from rlvr.scoring import ScoredRecord, Scorer, score_records
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Verifiable rewards for reasoning models.")
+# Plain help (rich_markup_mode=None): typer's rich panels print every flag as `--overwrite <bool>`,
+# as if it took a value; click's own layout shows flags as flags.
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Verifiable rewards for reasoning models.")
 
 
 def _version(value: bool) -> None:
@@ -361,7 +364,8 @@ def dph_prepare(config: Path = typer.Argument(..., help="Training config with me
                   f"{counts['samples']} stored samples of the initial policy")
 
 
-study_app = typer.Typer(no_args_is_help=True, help="Several training runs from one start, side by side.")
+study_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                        help="Several training runs from one start, side by side.")
 app.add_typer(study_app, name="study")
 
 

@@ -95,13 +95,14 @@ def run_rlvr(model: str, prompts: list[str], args, tmp: Path, precision: str, sk
              "rubric": [{"kind": "regex", "value": "[3-9][^\\n]*$"}], "rubric_combine": {"mode": "rubric"}}
             for i, text in enumerate(prompts)]
     (tmp / "data.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    cfg = {"model": model, "suite": None, "data": str(tmp / "data.jsonl"), "eval_suite": None,
-           "output": str(tmp / "rlvr-out"), "steps": args.steps, "prompts_per_step": args.prompts,
-           "rollouts_per_prompt": args.n, "max_new_tokens": args.new_tokens, "temperature": 1.0, "lr": 1e-5,
-           "ppo_epochs": 1, "minibatch_size": args.prompts * args.n,
-           "microbatch_size": args.microbatch,
-           "mask_truncated": False, "skip_zero_advantage": skip,
-           "save_every": 10_000, "precision": precision,
+    cfg = {"model": model, "output": str(tmp / "rlvr-out"), "steps": args.steps,
+           "data": {"file": str(tmp / "data.jsonl")}, "evaluation": {"suite": None},
+           "rollout": {"prompts_per_step": args.prompts, "rollouts_per_prompt": args.n,
+                       "max_new_tokens": args.new_tokens, "temperature": 1.0, "dynamic_sampling": False},
+           "learner": {"lr": 1e-5, "ppo_epochs": 1, "minibatch_size": args.prompts * args.n,
+                       "microbatch_size": args.microbatch, "mask_truncated": False, "skip_zero_advantage": skip,
+                       "precision": precision},
+           "checkpointing": {"every": 10_000},
            "algo": {"eps_low": 0.2, "eps_high": 0.2, "aggregation": "token_mean"}}
     (tmp / "rlvr.yaml").write_text(json.dumps(cfg))
     subprocess.run([str(ROOT / ".venv" / "bin" / "rlvr"), "train", str(tmp / "rlvr.yaml")], check=True,

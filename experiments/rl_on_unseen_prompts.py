@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from rlvr.config import MAIN_JOB
+from rlvr.config import MAIN_JOB, merge
 from rlvr.problems import Problem, write_jsonl
 from rlvr.suites import load_suite
 from rlvr.suites.synthetic import synthetic_suite
@@ -54,8 +54,8 @@ def evaluate(model: str, data: Path, out: Path, n: int) -> dict:
 
 
 def train(model: str, training: dict, out: Path) -> float:
-    cfg = {**yaml.safe_load(MAIN_JOB.read_text()), "model": model, "eval_suite": None, "eval_before": False,
-           "output": str(out), **training}
+    cfg = merge(yaml.safe_load(MAIN_JOB.read_text()), {"model": model, "evaluation": {"suite": None, "before": False},
+                                                       "output": str(out), **training})
     (out.parent / f"{out.name}.yaml").write_text(yaml.safe_dump(cfg))
     start = time.perf_counter()
     subprocess.run([RLVR, "train", str(out.parent / f"{out.name}.yaml")], check=True, capture_output=True)
@@ -76,7 +76,7 @@ def main() -> None:
     print(f"A (RL on unseen held-out prompts): {len(a)} problems; B (evaluation): {len(b)} problems")
     results = {"start": evaluate(args.model, args.out / "B.jsonl", args.out / "eval-start", args.n)}
     runs = {"training split (the main job)": {},
-            "unseen prompts (A)": {"suite": None, "data": str(args.out / "A.jsonl")}}
+            "unseen prompts (A)": {"data": {"suite": None, "file": str(args.out / "A.jsonl")}}}
     for i, (name, training) in enumerate(runs.items()):
         seconds = train(args.model, training, args.out / f"run{i}")
         results[name] = evaluate(str(args.out / f"run{i}"), args.out / "B.jsonl", args.out / f"eval-run{i}", args.n)

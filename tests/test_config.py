@@ -13,23 +13,28 @@ def load(tmp_path, config_model=TrainConfig, **keys):
 
 
 @pytest.mark.parametrize("keys, message", [
-    ({"grad_clip": -1}, "grad_clip: Input should be greater than 0"),  # PyTorch would reverse the gradients
-    ({"grad_clip": 0}, "grad_clip: Input should be greater than 0"),  # ... or zero every update
-    ({"temperature": 0}, "temperature: Input should be greater than 0"),
-    ({"temperature": -1}, "temperature: Input should be greater than 0"),
+    ({"learner": {"grad_clip": -1}}, "learner.grad_clip: Input should be greater than 0"),  # gradient ascent
+    ({"learner": {"grad_clip": 0}}, "learner.grad_clip: Input should be greater than 0"),  # or no update at all
+    ({"rollout": {"temperature": 0}}, "rollout.temperature: Input should be greater than 0"),
+    ({"rollout": {"temperature": -1}}, "rollout.temperature: Input should be greater than 0"),
     ({"algo": {"eps_high": -0.5}}, "algo.eps_high: Input should be greater than 0"),
-    ({"warmup_steps": -5}, "warmup_steps: Input should be greater than or equal to 0"),
+    ({"learner": {"warmup_steps": -5}}, "learner.warmup_steps: Input should be greater than or equal to 0"),
     ({"steps": 0}, "steps: Input should be greater than or equal to 1"),
     ({"steps": -2}, "steps: Input should be greater than or equal to 1"),
-    ({"save_every": 0}, "save_every: Input should be greater than or equal to 1"),
-    ({"prompts_per_step": 0}, "prompts_per_step: Input should be greater than or equal to 1"),
-    ({"keep_checkpoints": 0}, "keep_checkpoints: Input should be greater than or equal to 1"),
-    ({"lr": -1e-4}, "lr: Input should be greater than 0"),
-    ({"max_new_tokens": 0}, "max_new_tokens: Input should be greater than or equal to 1"),
+    ({"checkpointing": {"every": 0}}, "checkpointing.every: Input should be greater than or equal to 1"),
+    ({"rollout": {"prompts_per_step": 0}}, "rollout.prompts_per_step: Input should be greater than or equal to 1"),
+    ({"checkpointing": {"keep": 0}}, "checkpointing.keep: Input should be greater than or equal to 1"),
+    ({"learner": {"lr": -1e-4}}, "learner.lr: Input should be greater than 0"),
+    ({"rollout": {"max_new_tokens": 0}}, "rollout.max_new_tokens: Input should be greater than or equal to 1"),
     ({"lora": {"r": 0}}, "lora.r: Input should be greater than or equal to 1"),
     ({"device": "tpu"}, "device: String should match pattern"),
     ({"algo": {"dual_clip": 0.5}}, "algo.dual_clip: Input should be greater than 1"),
     ({"method": {"name": "guide", "guide": {"gamma_quantile": 2}}}, "method.guide.gamma_quantile"),
+    # the flat layout of earlier versions: each old key names where it went
+    ({"batch_size": 64}, "batch_size: configs have sections now: write it as rollout.sampler_batch_size"),
+    ({"lr": 1e-4}, "lr: configs have sections now: write it as learner.lr"),
+    ({"data": "train.jsonl"}, "data: configs have sections now: write it as data.file"),
+    ({"eval_n": 8}, "eval_n: configs have sections now: write it as evaluation.n"),
 ])
 def test_out_of_range_settings_name_the_key(tmp_path, keys, message):
     with pytest.raises(ConfigError) as error:
@@ -84,12 +89,12 @@ def test_one_set_of_defaults_the_main_job():
 
 
 def test_a_data_file_replaces_the_suite_and_its_held_out_evaluation(tmp_path):
-    cfg = load(tmp_path, data=str(tmp_path / "train.jsonl"))
-    assert (cfg.suite, cfg.eval_suite) == (None, None)
-    asked = load(tmp_path, data=str(tmp_path / "train.jsonl"), eval_suite="synthetic-heldout")
-    assert asked.eval_suite == "synthetic-heldout"
-    with pytest.raises(ConfigError, match="exactly one of 'suite' or 'data'"):
-        load(tmp_path, data=str(tmp_path / "train.jsonl"), suite="synthetic")
+    cfg = load(tmp_path, data={"file": str(tmp_path / "train.jsonl")})
+    assert (cfg.data.suite, cfg.evaluation.suite) == (None, None)
+    asked = load(tmp_path, data={"file": str(tmp_path / "train.jsonl")}, evaluation={"suite": "synthetic-heldout"})
+    assert asked.evaluation.suite == "synthetic-heldout"
+    with pytest.raises(ConfigError, match="exactly one of 'suite' or 'file'"):
+        load(tmp_path, data={"file": str(tmp_path / "train.jsonl"), "suite": "synthetic"})
 
 
 def test_the_config_reference_is_current_and_every_key_says_what_it_means():

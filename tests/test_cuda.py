@@ -74,7 +74,9 @@ def test_training_on_cuda(tmp_path, tiny_model_dir, rubric_data, precision):
            "max_new_tokens": 10, "mask_truncated": False, "lr": 0.01, "save_every": 3, "workers": 1,
            "device": "cuda", "precision": precision, "microbatch_size": 4}
     path = tmp_path / "cfg.yaml"
-    path.write_text(json.dumps(cfg))
+    from .test_train import sections
+
+    path.write_text(json.dumps(sections(cfg)))
     result = subprocess.run([sys.executable, "-m", "rlvr.cli", "train", str(path)], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr

@@ -55,7 +55,7 @@ def context(sampler, scorer, n=4):
 
 def make_cfg(name, **method):
     advantage = "dr_grpo" if name in ("dars", "dars_b", "ampo") else "grpo"
-    extra = {"minibatch_size": None} if name == "dars_b" else {}
+    extra = {"learner": {"minibatch_size": None}} if name == "dars_b" else {}
     return TrainConfig(model="x", method={"name": name, **method}, algo={"advantage": advantage}, **extra)
 
 
@@ -259,11 +259,12 @@ def test_rgr_mixes_rubric_rewards_and_refines_with_the_unmet_criteria(scorer):
 
 @pytest.mark.parametrize("cfg, message", [
     ({"method": {"name": "dars"}, "algo": {"advantage": "grpo"}}, "set algo.advantage: dr_grpo"),
-    ({"method": {"name": "dars"}, "algo": {"advantage": "dr_grpo"}, "dynamic_sampling": True}, "dynamic_sampling"),
+    ({"method": {"name": "dars"}, "algo": {"advantage": "dr_grpo"}, "rollout": {"dynamic_sampling": True}},
+     "dynamic_sampling"),
     ({"method": {"name": "guide"}, "algo": {"loss": "gspo"}}, "ppo_clip"),
     ({"method": {"name": "rgr"}, "algo": {"advantage": "pass_at_k"}}, "pass_at_k"),
     ({"method": {"name": "dph"}, "algo": {"kl_estimator": "k3"}}, "kl_estimator"),
-    ({"method": {"name": "dars_b"}, "minibatch_size": 64}, "minibatch_size: null"),
+    ({"method": {"name": "dars_b"}, "learner": {"minibatch_size": 64}}, "minibatch_size: null"),
     ({"method": {"name": "nope"}}, "name: unknown method 'nope'; valid: ampo, dars"),
 ])
 def test_refused_combinations_are_named_at_validation(cfg, message):
@@ -275,8 +276,8 @@ def test_refused_combinations_are_named_at_validation(cfg, message):
 
 def test_a_method_brings_its_own_defaults_for_settings_left_unset():
     dars = TrainConfig(method={"name": "dars"})
-    assert dars.algo.advantage == "dr_grpo" and not dars.dynamic_sampling  # it drops all-same groups itself
-    assert TrainConfig().dynamic_sampling and TrainConfig().algo.advantage == "grpo"
+    assert dars.algo.advantage == "dr_grpo" and not dars.rollout.dynamic_sampling  # it drops all-same groups itself
+    assert TrainConfig().rollout.dynamic_sampling and TrainConfig().algo.advantage == "grpo"
     assert TrainConfig(method={"name": "ampo"}).algo.advantage == "dr_grpo"
 
 

@@ -20,11 +20,11 @@ class KeepFirstSettings(Strict):
 class KeepFirst(Method):
     name = "keep_first"
     Settings = KeepFirstSettings
-    defaults = {"dynamic_sampling": False}
+    defaults = {"rollout": {"dynamic_sampling": False}}
 
     @classmethod
     def conflicts(cls, cfg):
-        return "needs k <= rollouts_per_prompt" if cfg.method.keep_first.k > cfg.rollouts_per_prompt else None
+        return "needs k <= rollouts_per_prompt" if cfg.method.keep_first.k > cfg.rollout.rollouts_per_prompt else None
 
     def offpolicy(self) -> OffPolicySpec:
         return OffPolicySpec(gamma_quantile=0.5)
@@ -43,13 +43,13 @@ def keep_first():
 
 def test_a_new_method_is_configured_checked_and_run_from_its_own_file(keep_first, tmp_path):
     cfg = TrainConfig(method={"name": "keep_first", "keep_first": {"k": 3}})
-    assert cfg.method.keep_first.k == 3 and not cfg.dynamic_sampling  # its settings, its defaults
+    assert cfg.method.keep_first.k == 3 and not cfg.rollout.dynamic_sampling  # its settings, its defaults
     assert TrainConfig(method={"name": "keep_first"}).method.keep_first.k == 2
     path = tmp_path / "c.yaml"
     path.write_text("method: {name: keep_first, keep_first: {k: 1}}\n")
     with pytest.raises(ConfigError, match="method.keep_first.k: Input should be greater than or equal to 2"):
         load_config(path, TrainConfig)
-    path.write_text("rollouts_per_prompt: 4\nmethod: {name: keep_first, keep_first: {k: 6}}\n")
+    path.write_text("rollout: {rollouts_per_prompt: 4}\nmethod: {name: keep_first, keep_first: {k: 6}}\n")
     with pytest.raises(ConfigError, match="method keep_first: needs k <= rollouts_per_prompt"):
         load_config(path, TrainConfig)
     method = make_method(cfg)

@@ -45,7 +45,7 @@ def test_study_runs_methods_to_an_equal_token_budget_and_resumes(tmp_path, tiny_
 def test_study_configs_follow_the_papers_settings(tmp_path):
     study = StudyConfig(output=tmp_path)
     assert run_config(study, "dars", 0).algo.advantage == "dr_grpo"
-    assert run_config(study, "dars_b", 0).minibatch_size is None
+    assert run_config(study, "dars_b", 0).learner.minibatch_size is None
     assert run_config(study, "ampo", 0).algo.dual_clip == 10.0
     dph = run_config(study, "dph", 1)
     assert dph.method.dph.data == tmp_path / "dph.json" and dph.algo.eps_high == 0.28 and dph.seed == 1

@@ -22,9 +22,9 @@ def test_a_tracker_without_its_package_is_a_config_error(monkeypatch):
 
     monkeypatch.setattr(rlvr.config.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ValidationError, match=r"trackers: wandb needs the 'wandb' package: pip install 'rlvr\[wandb\]'"):
-        TrainConfig(trackers=["wandb"])
+        TrainConfig(logging={"trackers": ["wandb"]})
     with pytest.raises(ValidationError, match="trackers"):
-        TrainConfig(trackers=["mlflow"])
+        TrainConfig(logging={"trackers": ["mlflow"]})
 
 
 @pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop

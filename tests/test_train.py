@@ -7,9 +7,26 @@ import time
 
 import pytest
 import torch
+import yaml
 from safetensors.torch import load_file
 
 RLVR = [sys.executable, "-m", "rlvr.cli"]
+
+
+def sections(flat: dict) -> dict:
+    """A config written with the old flat key names, in the sectioned layout (tests stay short)."""
+    from rlvr.config import FLAT_KEYS, merge
+
+    out: dict = {}
+    for key, value in flat.items():
+        where = "data.file" if key == "data" else FLAT_KEYS.get(key, key)
+        *parents, last = where.split(".")
+        nested = node = {}
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+        merge(out, nested)
+    return out
 
 
 def write_config(tmp_path, name, model, data, **extra):
@@ -18,7 +35,7 @@ def write_config(tmp_path, name, model, data, **extra):
            "mask_truncated": False, "lr": 0.01, "save_every": 1, "workers": 1, "dynamic_sampling": False,
            "batch_size": 64, "minibatch_size": 64, "microbatch_size": None, "precision": "fp32", **extra}
     path = tmp_path / f"{name}.yaml"
-    path.write_text(json.dumps(cfg))  # JSON is YAML
+    path.write_text(json.dumps(sections(cfg)))  # JSON is YAML
     return path
 
 
@@ -103,7 +120,7 @@ def test_skipping_zero_advantage_rollouts_does_not_change_training(tmp_path, tin
     from rlvr.config import TrainConfig
     from rlvr.train.loop import update_plan
 
-    assert not update_plan(TrainConfig(skip_zero_advantage=False)).skip_zero_advantage
+    assert not update_plan(TrainConfig(learner={"skip_zero_advantage": False})).skip_zero_advantage
 
 
 @pytest.mark.parametrize("amx, avx512_bf16, chosen", [(False, False, "fp32"), (True, False, "bf16"),
@@ -118,7 +135,7 @@ def test_auto_precision_picks_bf16_only_where_the_cpu_has_it(monkeypatch, amx, a
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
     assert resolve_precision("auto", "cpu") == chosen
     assert resolve_precision("fp32", "cpu") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
-    assert update_plan(TrainConfig(precision="auto", device="cpu")).bf16 == (chosen == "bf16")
+    assert update_plan(TrainConfig(learner={"precision": "auto"}, device="cpu")).bf16 == (chosen == "bf16")
     assert precision_note("auto", "cpu") == f"precision: auto -> {chosen} on cpu"
     assert (precision_note("bf16", "cpu") is not None) == (chosen == "fp32")  # the warning: emulated bf16
 
@@ -142,7 +159,7 @@ def test_tasks_and_domains_choose_training_and_held_out_problems(tmp_path, tiny_
     from rlvr.config import TrainConfig
     from rlvr.train.loop import load_problems
 
-    train, held_out = load_problems(TrainConfig(tasks=["arith", "table_qa"], domains=["math"]))
+    train, held_out = load_problems(TrainConfig(data={"tasks": ["arith", "table_qa"], "domains": ["math"]}))
     assert {p.task for p in train} == {"arith"} and {p.task for p in held_out} == {"arith"}
     assert len(held_out) > 0 and all(p.id.endswith("-heldout") for p in held_out)
     cfg = write_config(tmp_path, "bad", tiny_model_dir, rubric_data, tasks=["nope"])
@@ -248,8 +265,9 @@ def test_lora_trains_only_adapters_and_resumes(tmp_path, tiny_model_dir, rubric_
 def test_train_without_a_config_is_the_main_job():
     out = subprocess.run([*RLVR, "train", "--print-config"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert "model: tiny-reasoner" in out.stdout and "dynamic_sampling: true" in out.stdout
-    assert "eval_suite: synthetic-heldout" in out.stdout
+    shown = yaml.safe_load(out.stdout)
+    assert shown["model"] == "tiny-reasoner" and shown["rollout"]["dynamic_sampling"] is True
+    assert shown["evaluation"]["suite"] == "synthetic-heldout"
 
 
 @pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop

@@ -233,80 +233,144 @@ def missing_package(tracker: str) -> str | None:
 MAIN_JOB = Path(__file__).parent / "configs" / "main.yaml"  # what `rlvr train` runs without a config
 
 
-class TrainConfig(Strict):
-    """One set of defaults: the main job's (src/rlvr/configs/main.yaml, which says why each value)."""
+class DataSection(Strict):
+    """The training problems: a suite or a file, optionally narrowed to tasks and domains."""
 
-    model: str = "tiny-reasoner"  # Hugging Face model directory or a shipped model's name (policy and reference)
-    suite: str | None = "synthetic"  # training problems ...
-    data: Path | None = None  # ... or a file
-    eval_suite: str | None = "synthetic-heldout"  # held-out problems evaluated before and after; null = none
+    suite: str | None = "synthetic"  # a suite's name ...
+    file: Path | None = None  # ... or a JSONL/Parquet file of Problems (it replaces the suite)
     # only these tasks / domains, in training and in the held-out evaluation; null = all
     tasks: list[str] | None = None
     domains: list[str] | None = None  # e.g. [math, code]; null = all
-    eval_every: int = Field(0, ge=0)  # steps; 0 = only before and after
-    eval_problems: int | None = Field(None, ge=1)  # held-out problems per evaluation, evenly spread; None = all
-    eval_n: int = Field(4, ge=1)  # samples per held-out problem
-    output: Path = Path("runs/train")  # the run directory (metrics, checkpoints, evaluations, report)
-    steps: int = Field(30, ge=1)  # at most; see token_budget
-    # stop once this many tokens were sampled for training (equal-budget studies)
-    token_budget: int | None = Field(None, ge=1)
-    eval_before: bool = True  # evaluate the start model on the held-out problems
+
+
+class RolloutSection(Strict):
+    """What each step samples and how it is scored."""
+
     prompts_per_step: int = Field(16, ge=1)  # groups per step (with dynamic sampling: informative ones)
     rollouts_per_prompt: int = 8  # N, the group size (at least 2)
     max_new_tokens: int = Field(128, ge=1)  # generation budget per rollout
     temperature: float = Field(1.0, gt=0)  # 0 would make every rollout of a group the same
     # drop zero-variance groups and draw more prompts (DAPO); off by default for the methods that
-    # drop or refill such groups themselves (dars, dars_b, guide)
+    # drop or refill such groups themselves (their `defaults`)
     dynamic_sampling: bool = True
     max_draws: int = Field(4, ge=1, le=90)  # dynamic sampling: prompt batches drawn per step at most
-    mask_truncated: bool = True  # overlong responses do not enter the loss
+    sampler_batch_size: int = Field(128, ge=1)  # sequences per sampling forward pass
+    # large float32 linears through oneDNN with packed weights while sampling on CPU
+    # (rlvr/sampling/prepacked.py); null = on for CPU, off on CUDA
+    prepack_linears: bool | None = None
+    verifier_workers: int | None = Field(None, ge=1)  # verifier processes (default: all cores)
+
+
+class LearnerSection(Strict):
+    """How each step's rollouts update the policy."""
+
+    lr: float = Field(1e-4, gt=0)  # AdamW learning rate
+    warmup_steps: int = Field(0, ge=0)  # steps of linear warm-up of the learning rate
+    grad_clip: float = Field(1.0, gt=0)  # max gradient norm (<= 0 would zero or reverse every update)
     ppo_epochs: int = Field(1, ge=1)  # passes of the learner over each step's batch
     minibatch_size: int | None = Field(128, ge=1)  # rollouts per optimizer step; null = the whole batch
     # rollouts per forward/backward (gradient accumulation); null = minibatch
     microbatch_size: int | None = Field(32, ge=1)
+    mask_truncated: bool = True  # overlong responses do not enter the loss
     # the learner runs each distinct prompt once per microbatch and its rollouts on its KV cache
     # (same values and gradients; a group's prompt costs once instead of n times)
     share_prompts: bool = True
     # rollouts whose advantage is 0 have no gradient (without entropy/KL terms): skip their forward.
     # false = run them anyway (what trainers without the shortcut do; for like-for-like timing)
     skip_zero_advantage: bool = True
-    lr: float = Field(1e-4, gt=0)  # AdamW learning rate
-    warmup_steps: int = Field(0, ge=0)  # steps of linear warm-up of the learning rate
-    grad_clip: float = Field(1.0, gt=0)  # max gradient norm (<= 0 would zero or reverse every update)
-    algo: AlgoConfig = AlgoConfig()  # advantage, policy loss, aggregation, KL and entropy terms
-    lora: LoraSpec | None = None  # LoRA adapters via peft; None = full fine-tuning
-    method: MethodSpec = MethodSpec()
-    save_every: int = Field(10, ge=1)  # steps between checkpoints (the last step is always saved)
+    # bf16: the forward/backward under bf16 autocast (LM head, log-probs, weights and optimizer stay
+    # float32); sampling is unchanged; auto = bf16 where the device computes it natively
+    precision: Precision = "auto"
+
+
+class EvaluationSection(Strict):
+    """The held-out evaluation of a run: before, every few steps, after."""
+
+    suite: str | None = "synthetic-heldout"  # held-out problems; null = none (the default with data.file)
+    every: int = Field(0, ge=0)  # steps between evaluations; 0 = only before and after
+    problems: int | None = Field(None, ge=1)  # held-out problems per evaluation, evenly spread; None = all
+    n: int = Field(4, ge=1)  # samples per held-out problem
+    before: bool = True  # evaluate the start model too
+
+
+class CheckpointingSection(Strict):
+    """Checkpoints: the model in Hugging Face format, optimizer and scheduler, written atomically."""
+
+    every: int = Field(10, ge=1)  # steps between checkpoints (the last step is always saved)
+    keep: int = Field(2, ge=1)  # the newest ones kept on disk
+
+
+class LoggingSection(Strict):
+    """What a run records besides metrics.jsonl."""
+
+    trackers: list[Literal["tensorboard", "wandb"]] = Field(default_factory=list)  # extras; metrics.jsonl always
+    wandb_project: str = "rlvr"  # the Weights & Biases project, when trackers has wandb
     # rollouts written per step to rollouts.jsonl (prompt, completion, reward, reason), evenly
     # spread over the step's groups: what to read first when a curve moves; -1 = all, 0 = none
     save_rollouts: int = Field(16, ge=-1)
-    keep_checkpoints: int = Field(2, ge=1)  # the newest ones kept on disk
+
+
+# Where each key of the flat layout went: a config that still uses one fails naming the new key.
+FLAT_KEYS = {
+    "suite": "data.suite", "tasks": "data.tasks", "domains": "data.domains",
+    "eval_suite": "evaluation.suite", "eval_every": "evaluation.every", "eval_problems": "evaluation.problems",
+    "eval_n": "evaluation.n", "eval_before": "evaluation.before",
+    "prompts_per_step": "rollout.prompts_per_step", "rollouts_per_prompt": "rollout.rollouts_per_prompt",
+    "max_new_tokens": "rollout.max_new_tokens", "temperature": "rollout.temperature",
+    "dynamic_sampling": "rollout.dynamic_sampling", "max_draws": "rollout.max_draws",
+    "batch_size": "rollout.sampler_batch_size", "prepack_linears": "rollout.prepack_linears",
+    "workers": "rollout.verifier_workers",
+    "lr": "learner.lr", "warmup_steps": "learner.warmup_steps", "grad_clip": "learner.grad_clip",
+    "ppo_epochs": "learner.ppo_epochs", "minibatch_size": "learner.minibatch_size",
+    "microbatch_size": "learner.microbatch_size", "mask_truncated": "learner.mask_truncated",
+    "share_prompts": "learner.share_prompts", "skip_zero_advantage": "learner.skip_zero_advantage",
+    "precision": "learner.precision",
+    "save_every": "checkpointing.every", "keep_checkpoints": "checkpointing.keep",
+    "trackers": "logging.trackers", "wandb_project": "logging.wandb_project", "save_rollouts": "logging.save_rollouts",
+}
+
+
+class TrainConfig(Strict):
+    """`rlvr train`'s config, one section per component. One set of defaults: the main job's
+    (src/rlvr/configs/main.yaml, which says why each value)."""
+
+    model: str = "tiny-reasoner"  # Hugging Face model directory or a shipped model's name (policy and reference)
+    output: Path = Path("runs/train")  # the run directory (metrics, checkpoints, evaluations, report)
+    steps: int = Field(30, ge=1)  # at most; see token_budget
+    # stop once this many tokens were sampled for training (equal-budget studies)
+    token_budget: int | None = Field(None, ge=1)
     seed: int = 0  # problems drawn, sampling streams and batch order
-    workers: int | None = Field(None, ge=1)  # verifier processes (default: all cores)
-    batch_size: int = Field(128, ge=1)  # sequences per sampling forward pass
-    # large float32 linears through oneDNN with packed weights while sampling on CPU
-    # (rlvr/sampling/prepacked.py); null = on for CPU, off on CUDA
-    prepack_linears: bool | None = None
     # cuda when available, else cpu (weights and updates in float32); or cpu, cuda, cuda:N, mps
     device: str = Field("auto", pattern=DEVICE_PATTERN)
-    # bf16: the learner's forward/backward under bf16 autocast (LM head, log-probs, weights and
-    # optimizer stay float32); sampling is unchanged; auto = bf16 where the device computes it natively
-    precision: Precision = "auto"
-    trackers: list[Literal["tensorboard", "wandb"]] = Field(default_factory=list)  # extras; metrics.jsonl always
-    wandb_project: str = "rlvr"  # the Weights & Biases project, when trackers has wandb
+    lora: LoraSpec | None = None  # LoRA adapters via peft; None = full fine-tuning
+    data: DataSection = DataSection()  # the training problems
+    rollout: RolloutSection = RolloutSection()  # sampling and scoring of each step
+    algo: AlgoConfig = AlgoConfig()  # advantage, policy loss, aggregation, KL and entropy terms
+    method: MethodSpec = MethodSpec()
+    learner: LearnerSection = LearnerSection()  # the policy update
+    evaluation: EvaluationSection = EvaluationSection()  # held-out evaluation
+    checkpointing: CheckpointingSection = CheckpointingSection()
+    logging: LoggingSection = LoggingSection()
 
     @model_validator(mode="before")
     @classmethod
     def _defaults_that_depend(cls, data: Any) -> Any:
-        """A data file replaces the suite, and is not evaluated on the synthetic held-out suite
-        unless asked; a method's `defaults` (e.g. DARS: no dynamic sampling, the dr_grpo
-        advantage) apply to the keys the user left unset."""
+        """Flat keys of the old layout are refused, naming their section. A data file replaces the
+        suite, and is not evaluated on the synthetic held-out suite unless asked; a method's
+        `defaults` (e.g. DARS: no dynamic sampling, the dr_grpo advantage) apply to the keys the
+        user left unset."""
         if not isinstance(data, dict):
             return data
-        data = dict(data)
-        if data.get("data") is not None:
-            data.setdefault("suite", None)
-            data.setdefault("eval_suite", None)
+        old = [k for k in data if k in FLAT_KEYS] + (["data"] if isinstance(data.get("data"), (str, Path)) else [])
+        if old:
+            key = old[0]
+            raise ValueError(f"{key}: configs have sections now: write it as {FLAT_KEYS.get(key, 'data.file')}")
+        data = copy.deepcopy(data)
+        section = data.get("data")
+        if isinstance(section, dict) and section.get("file") is not None:
+            section.setdefault("suite", None)
+            if isinstance(data.get("evaluation", {}), dict):
+                data.setdefault("evaluation", {}).setdefault("suite", None)
         method = data["method"].get("name") if isinstance(data.get("method"), dict) else None
         from rlvr.explore import METHODS
 
@@ -316,17 +380,17 @@ class TrainConfig(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
-        for tracker in self.trackers:
+        for tracker in self.logging.trackers:
             if reason := missing_package(tracker):
                 raise ValueError(reason)
-        if (self.suite is None) == (self.data is None):
-            raise ValueError("give exactly one of 'suite' or 'data'")
-        if self.rollouts_per_prompt < 2:
-            raise ValueError("rollouts_per_prompt: group advantages need at least 2 rollouts per prompt")
+        if (self.data.suite is None) == (self.data.file is None):
+            raise ValueError("data: give exactly one of 'suite' or 'file'")
+        if self.rollout.rollouts_per_prompt < 2:
+            raise ValueError("rollout.rollouts_per_prompt: group advantages need at least 2 rollouts per prompt")
         if self.algo.kl_estimator is None and self.algo.kl_coef > 0:
             raise ValueError("algo.kl_coef > 0 needs algo.kl_estimator (k1, k2 or k3)")
-        if self.algo.advantage == "pass_at_k" and self.algo.pass_k > self.rollouts_per_prompt:
-            raise ValueError("algo.pass_k must be <= rollouts_per_prompt")
+        if self.algo.advantage == "pass_at_k" and self.algo.pass_k > self.rollout.rollouts_per_prompt:
+            raise ValueError("algo.pass_k must be <= rollout.rollouts_per_prompt")
         from rlvr.algo.advantages import ADVANTAGES
         from rlvr.algo.kl import KL_ESTIMATORS
         from rlvr.algo.losses import AGGREGATIONS, POLICY_LOSSES

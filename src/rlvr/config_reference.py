@@ -102,7 +102,8 @@ def reference_markdown() -> str:
              "(a test checks it is current). Every key, its default and what it means; a section's keys",
              "are written nested in YAML (`algo: {eps_high: 0.28}`) or dotted with `--set algo.eps_high=0.28`.", ""]
     for title, model in (("`rlvr train` (TrainConfig)", TrainConfig), ("`rlvr sft` (SFTConfig)", SFTConfig)):
-        parts += [f"## {title}", "", (model.__doc__ or "").strip(), "", "| key | default | meaning |", "|---|---|---|"]
+        parts += [f"## {title}", "", inspect.cleandoc(model.__doc__ or ""), "",
+                  "| key | default | meaning |", "|---|---|---|"]
         for key in keys(model):
             default = "(section)" if key.section else f"`{_shown(key.default)}`"
             parts.append(f"| `{key.name}` | {default} | {key.note.replace('|', '/')} |")

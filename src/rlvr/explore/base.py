@@ -144,8 +144,8 @@ def needs_dr_grpo(cfg: Any) -> str | None:
 
 
 def no_dynamic_sampling(cfg: Any) -> str | None:
-    if cfg.dynamic_sampling:
-        return "drops all-same groups itself: set dynamic_sampling: false"
+    if cfg.rollout.dynamic_sampling:
+        return "drops all-same groups itself: set rollout.dynamic_sampling: false"
     return None
 
 

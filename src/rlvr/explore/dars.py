@@ -65,7 +65,7 @@ def extra_rollouts(correct: int, n: int, schedule: str = "et", n_max: int | None
 class Dars(Method):
     name = "dars"
     Settings = DarsSettings
-    defaults = {"dynamic_sampling": False, "algo": {"advantage": "dr_grpo"}}
+    defaults = {"rollout": {"dynamic_sampling": False}, "algo": {"advantage": "dr_grpo"}}
     study = {}
 
     @classmethod
@@ -92,12 +92,12 @@ class Dars(Method):
 class DarsBreadth(Dars):
     name = "dars_b"
     settings_key = "dars"  # the same settings as DARS
-    defaults = {**Dars.defaults, "minibatch_size": None}
+    defaults = {**Dars.defaults, "learner": {"minibatch_size": None}}
     # very large prompt batches, two epochs, one optimizer step per epoch (the paper's breadth)
-    study = {"minibatch_size": None, "ppo_epochs": 2, "prompts_per_step_factor": 4}
+    study = {"learner": {"minibatch_size": None, "ppo_epochs": 2}, "prompts_per_step_factor": 4}
 
     @classmethod
     def conflicts(cls, cfg) -> str | None:
-        if cfg.minibatch_size is not None:
-            return "takes one optimizer step per epoch over the whole batch: set minibatch_size: null"
+        if cfg.learner.minibatch_size is not None:
+            return "takes one optimizer step per epoch over the whole batch: set learner.minibatch_size: null"
         return super().conflicts(cfg)

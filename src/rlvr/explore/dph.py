@@ -58,10 +58,10 @@ def prepare_for(cfg) -> dict:
     from rlvr.suites import select_problems
 
     spec = cfg.method.dph  # this file's DphSettings
-    sampler = TorchSampler.from_pretrained(cfg.model, device="cpu", batch_size=cfg.batch_size)
-    params = SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
-    problems = select_problems(cfg.suite, cfg.data, cfg.tasks, cfg.domains)
-    with Scorer(workers=cfg.workers) as scorer:
+    sampler = TorchSampler.from_pretrained(cfg.model, device="cpu", batch_size=cfg.rollout.sampler_batch_size)
+    params = SamplingParams(temperature=cfg.rollout.temperature, max_new_tokens=cfg.rollout.max_new_tokens)
+    problems = select_problems(cfg.data.suite, cfg.data.file, cfg.data.tasks, cfg.data.domains)
+    with Scorer(workers=cfg.rollout.verifier_workers) as scorer:
         return prepare(sampler, scorer, problems, params, spec.probe, spec.keep, spec.data, cfg.seed)
 
 

@@ -38,7 +38,7 @@ class GuideSettings(Strict):
 class Guide(Method):
     name = "guide"
     Settings = GuideSettings
-    defaults = {"dynamic_sampling": False}
+    defaults = {"rollout": {"dynamic_sampling": False}}
 
     @classmethod
     def conflicts(cls, cfg) -> str | None:

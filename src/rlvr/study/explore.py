@@ -16,14 +16,13 @@ from typing import Any
 
 from pydantic import Field
 
-from rlvr.config import Precision, Strict, TrainConfig
+from rlvr.config import Precision, Strict, TrainConfig, merge
 
 
 def study_methods() -> dict[str, dict[str, Any]]:
     """What each compared run changes in the shared base config: the pass@k advantage, and each
     exploration method with the settings its file gives for the study (`Method.study`: its paper's
     settings where they fit this scale; the method's own `defaults` apply too)."""
-    from rlvr.config import merge
     from rlvr.explore import METHODS as EXPLORATION
 
     runs: dict[str, dict[str, Any]] = {"grpo": {}, "pass_at_k": {"algo": {"advantage": "pass_at_k", "pass_k": 4}}}
@@ -57,21 +56,24 @@ class StudyConfig(Strict):
 def run_config(study: StudyConfig, method: str, seed: int) -> TrainConfig:
     if method not in METHODS:
         raise KeyError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    changes = dict(METHODS[method])
+    changes = copy.deepcopy(METHODS[method])
     factor = changes.pop("prompts_per_step_factor", 1)
     base: dict[str, Any] = {
-        "model": study.model, "suite": "synthetic", "eval_suite": "synthetic-heldout", "eval_before": False,
-        "eval_problems": study.eval_problems, "eval_n": study.eval_n, "output": str(study.output / f"{method}-s{seed}"),
-        "steps": 10_000, "token_budget": study.token_budget, "prompts_per_step": study.prompts_per_step * factor,
-        "rollouts_per_prompt": study.rollouts_per_prompt, "max_new_tokens": study.max_new_tokens, "lr": study.lr,
-        "seed": seed, "workers": study.workers, "save_every": 5, "keep_checkpoints": 1,
-        "precision": study.precision, "microbatch_size": 32,
-        # the study's own settings, fixed here so that changes of TrainConfig's defaults leave it as measured
-        "dynamic_sampling": False, "max_draws": 3, "batch_size": 64, "minibatch_size": 64, "temperature": 1.0,
-        "warmup_steps": 0, "grad_clip": 1.0,
+        "model": study.model, "output": str(study.output / f"{method}-s{seed}"), "steps": 10_000,
+        "token_budget": study.token_budget, "seed": seed,
+        "data": {"suite": "synthetic"},
+        "evaluation": {"suite": "synthetic-heldout", "before": False, "problems": study.eval_problems,
+                       "n": study.eval_n},
+        # the study's own settings, all given here so that changes of TrainConfig's defaults leave it as measured
+        "rollout": {"prompts_per_step": study.prompts_per_step * factor,
+                    "rollouts_per_prompt": study.rollouts_per_prompt, "max_new_tokens": study.max_new_tokens,
+                    "verifier_workers": study.workers,
+                    "dynamic_sampling": False, "max_draws": 3, "sampler_batch_size": 64, "temperature": 1.0},
+        "learner": {"lr": study.lr, "precision": study.precision, "microbatch_size": 32, "minibatch_size": 64,
+                    "warmup_steps": 0, "grad_clip": 1.0},
+        "checkpointing": {"every": 5, "keep": 1},
     }
-    for key, value in changes.items():
-        base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
+    base = merge(base, changes)
     if method == "dph":
         base["method"]["dph"]["data"] = str(study.output / "dph.json")
     return TrainConfig.model_validate(base)
@@ -86,7 +88,7 @@ def evaluate_initial(study: StudyConfig, log) -> Path:
     run_dir = study.output / "initial"
     if not (run_dir / "metrics.json").exists():
         log("evaluating the start model on the held-out problems")
-        sampler = TorchSampler.from_pretrained(study.model, device="cpu", batch_size=cfg.batch_size)
+        sampler = TorchSampler.from_pretrained(study.model, device="cpu", batch_size=cfg.rollout.sampler_batch_size)
         evaluate_with(sampler, load_problems(cfg)[1], cfg, run_dir)
     return run_dir
 

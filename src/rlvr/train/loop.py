@@ -47,9 +47,10 @@ class TrainState:
 
 def load_problems(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
     """The training problems and the held-out ones of a run."""
-    train = select_problems(cfg.suite, cfg.data, cfg.tasks, cfg.domains)
-    held_out = select_problems(cfg.eval_suite, None, cfg.tasks, cfg.domains) if cfg.eval_suite else []
-    return train, spread(held_out, cfg.eval_problems)
+    data, evaluation = cfg.data, cfg.evaluation
+    train = select_problems(data.suite, data.file, data.tasks, data.domains)
+    held_out = select_problems(evaluation.suite, None, data.tasks, data.domains) if evaluation.suite else []
+    return train, spread(held_out, cfg.evaluation.problems)
 
 
 def setup(cfg: TrainConfig, resume_from: Path | None, problems: list[Problem],
@@ -67,15 +68,16 @@ def setup(cfg: TrainConfig, resume_from: Path | None, problems: list[Problem],
         model = lora_model(cfg, resume_from).to(device)
     tokenizer = AutoTokenizer.from_pretrained(source)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=0.0)
-    warmup = max(cfg.warmup_steps, 1)
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.learner.lr, weight_decay=0.0)
+    warmup = max(cfg.learner.warmup_steps, 1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warmup))
     step = load_state(resume_from, optimizer, scheduler) if resume_from else 0
     reference = None
     if cfg.algo.kl_estimator:
         reference = AutoModelForCausalLM.from_pretrained(model_path(cfg.model), dtype=torch.float32).to(device).eval()
     method = make_method(cfg)
-    sampler = training_sampler("torch", model, tokenizer, cfg.batch_size, prepack_linears=cfg.prepack_linears)
+    sampler = training_sampler("torch", model, tokenizer, cfg.rollout.sampler_batch_size,
+                               prepack_linears=cfg.rollout.prepack_linears)
     return TrainState(model, tokenizer, optimizer, scheduler, sampler, method.train_problems(problems), eval_problems,
                       reference, step, method)
 
@@ -97,11 +99,12 @@ def lora_model(cfg: TrainConfig, resume_from: Path | None):
 
 
 def update_plan(cfg: TrainConfig) -> UpdatePlan:
-    return UpdatePlan(epochs=cfg.ppo_epochs, minibatch=cfg.minibatch_size, microbatch=cfg.microbatch_size,
-                      grad_clip=cfg.grad_clip, temperature=cfg.temperature,
-                      bf16=resolve_precision(cfg.precision, resolve_device(cfg.device)) == "bf16",
-                      share_prompts=cfg.share_prompts, skip_zero_advantage=cfg.skip_zero_advantage,
-                      max_new_tokens=cfg.max_new_tokens)
+    learner = cfg.learner
+    return UpdatePlan(epochs=learner.ppo_epochs, minibatch=learner.minibatch_size, microbatch=learner.microbatch_size,
+                      grad_clip=learner.grad_clip, temperature=cfg.rollout.temperature,
+                      bf16=resolve_precision(learner.precision, resolve_device(cfg.device)) == "bf16",
+                      share_prompts=learner.share_prompts, skip_zero_advantage=learner.skip_zero_advantage,
+                      max_new_tokens=cfg.rollout.max_new_tokens)
 
 
 def _mean(values: list) -> float:
@@ -155,14 +158,14 @@ def evaluate_with(sampler, problems: list[Problem], cfg: TrainConfig, run_dir: P
     length, the eval seed) into `run_dir`, resumable; returns its metrics."""
     from rlvr.eval.run import evaluate_sampler, sample_with
 
-    params = SamplingParams(n=cfg.eval_n, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
-                            seed=cfg.seed)
-    return evaluate_sampler(problems, sample_with(sampler, params), run_dir, eval_ks(cfg.eval_n), cfg.eval_n,
-                            cfg.workers or 2, batch_problems=max(1, cfg.batch_size // cfg.eval_n))
+    n, rollout = cfg.evaluation.n, cfg.rollout
+    params = SamplingParams(n=n, temperature=rollout.temperature, max_new_tokens=rollout.max_new_tokens, seed=cfg.seed)
+    return evaluate_sampler(problems, sample_with(sampler, params), run_dir, eval_ks(n), n,
+                            rollout.verifier_workers or 2, batch_problems=max(1, rollout.sampler_batch_size // n))
 
 
 def evaluate(state: TrainState, cfg: TrainConfig, label: str) -> dict:
-    ks = eval_ks(cfg.eval_n)
+    ks = eval_ks(cfg.evaluation.n)
     metrics = evaluate_with(state.sampler, state.eval_problems, cfg, cfg.output / f"eval-{label}")
     def pass_at(m: dict) -> dict:  # a k that no problem had enough verdicts for is left out
         return {f"pass@{k}": m[f"pass@{k}"] for k in ks if f"pass@{k}" in m}
@@ -207,24 +210,26 @@ def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int,
     """One step: rollouts -> the method's additions -> advantages -> policy update; its metrics.
     `keep_rollouts` (if given) receives the rows of rollouts.jsonl."""
     t0 = time.perf_counter()
-    params = SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
-    sampled, rollout = collect_groups(state.sampler, scorer, state.problems, cfg.prompts_per_step,
-                                      cfg.rollouts_per_prompt, params, step, cfg.seed, cfg.dynamic_sampling,
-                                      cfg.max_draws)
-    context = StepContext(state.sampler, scorer, params, cfg.rollouts_per_prompt, step, cfg.seed, rollout,
+    spec = cfg.rollout
+    params = SamplingParams(temperature=spec.temperature, max_new_tokens=spec.max_new_tokens)
+    sampled, rollout = collect_groups(state.sampler, scorer, state.problems, spec.prompts_per_step,
+                                      spec.rollouts_per_prompt, params, step, cfg.seed, spec.dynamic_sampling,
+                                      spec.max_draws)
+    context = StepContext(state.sampler, scorer, params, spec.rollouts_per_prompt, step, cfg.seed, rollout,
                           state.model, state.tokenizer)
     groups, rehearsal = state.method.expand(list(sampled), context), state.method.rehearsal(step)
     learn = {}
     if groups or rehearsal:
         pad = state.tokenizer.pad_token_id if state.tokenizer.pad_token_id is not None else 0
-        batch = build_batch(groups, cfg.algo, cfg.mask_truncated, pad, state.reference, cfg.temperature, rehearsal)
+        batch = build_batch(groups, cfg.algo, cfg.learner.mask_truncated, pad, state.reference, spec.temperature,
+                            rehearsal)
         shuffle = torch.Generator().manual_seed(cfg.seed * 7919 + step)
         learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, update_plan(cfg),
                               state.method.offpolicy(), state.reference, shuffle)
     record = {"kind": "step", **step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)}
     record["trained_rollouts"] = sum(len(g.rollouts) for g in groups) + len(rehearsal)
     if keep_rollouts is not None:
-        keep_rollouts(rollout_rows(step, groups, cfg.save_rollouts))
+        keep_rollouts(rollout_rows(step, groups, cfg.logging.save_rollouts))
     return record
 
 
@@ -271,7 +276,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
         log(f"no checkpoint in {run_dir}: starting from step 0")
     (run_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False))
     state = setup(cfg, checkpoint, problems, eval_problems)
-    note = precision_note(cfg.precision, resolve_device(cfg.device))
+    note = precision_note(cfg.learner.precision, resolve_device(cfg.device))
     if note:
         log(note)
     kept = metrics_until(run_dir, state.step)
@@ -280,8 +285,9 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
     samples.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_until(samples, state.step)))
     spent = sum(r.get("sampled_tokens", 0) for r in kept)
     step = state.step
-    trackers = Trackers(cfg.trackers, run_dir, cfg.wandb_project, json.loads(cfg.model_dump_json()))
-    with Scorer(workers=cfg.workers) as scorer, open(run_dir / "metrics.jsonl", "a") as out, trackers, \
+    trackers = Trackers(cfg.logging.trackers, run_dir, cfg.logging.wandb_project, json.loads(cfg.model_dump_json()))
+    with Scorer(workers=cfg.rollout.verifier_workers) as scorer, open(run_dir / "metrics.jsonl", "a") as out, \
+            trackers, \
             open(samples, "a", encoding="utf-8") as rollouts_out:
         def write(record: dict) -> None:
             out.write(json.dumps(record) + "\n")
@@ -292,13 +298,13 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
             rollouts_out.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
             rollouts_out.flush()
 
-        if step == 0 and state.eval_problems and cfg.eval_before:
+        if step == 0 and state.eval_problems and cfg.evaluation.before:
             write({"step": 0, **evaluate(state, cfg, "before")})
         while step < cfg.steps and not budget_reached(cfg.token_budget, spent, step):
             record = run_step(state, cfg, scorer, step, keep_rollouts)
             step, spent = step + 1, spent + record["sampled_tokens"]
             write(record)
-            if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps and state.eval_problems:
+            if cfg.evaluation.every and step % cfg.evaluation.every == 0 and step < cfg.steps and state.eval_problems:
                 write({"step": step, **evaluate(state, cfg, f"step-{step}")})
             if on_step:
                 on_step(record)
@@ -307,9 +313,9 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
             log(f"step {step}/{cfg.steps} reward {record['reward_mean']:.3f} pass@1 {record['pass@1_batch']:.3f} "
                 f"{learned} no-think {record['thinking_skipped_frac']:.2f} {record['time_s']['total']:.1f}s")
             done = step == cfg.steps or budget_reached(cfg.token_budget, spent, step)
-            if step % cfg.save_every == 0 or done:
+            if step % cfg.checkpointing.every == 0 or done:
                 save_checkpoint(run_dir, step, state.model, state.tokenizer, state.optimizer, state.scheduler,
-                                cfg.keep_checkpoints)
+                                cfg.checkpointing.keep)
         if state.eval_problems:
             write({"step": step, **evaluate(state, cfg, "after")})
     from rlvr.train.report import write_train_report

@@ -353,3 +353,15 @@ def test_rollout_rows_keep_an_even_sample_of_each_step():
     assert len(rollout_rows(0, [group] * 4, -1)) == 8 and rollout_rows(0, [group], 0) == []
     rows = rollout_rows(2, [group] * 4, 3)
     assert len(rows) == 3 and rows[0]["step"] == 3 and rows[0]["completion"] == "x" and rows[0]["reward"] == 1.0
+
+
+def test_rows_of_advantage_zero_skip_the_model_only_when_no_term_gives_them_a_gradient():
+    from rlvr.config import AlgoConfig
+    from rlvr.train.learner import terms_without_advantage
+
+    reference = object()
+    assert terms_without_advantage(AlgoConfig(), reference) == []
+    assert terms_without_advantage(AlgoConfig(entropy_coef=0.01)) == ["entropy"]
+    kl = AlgoConfig(kl_estimator="k3", kl_coef=0.1)
+    assert terms_without_advantage(kl, reference) == ["kl"] and terms_without_advantage(kl) == []
+    assert terms_without_advantage(AlgoConfig(kl_estimator="k1", kl_coef=0.1, kl_in_reward=True), reference) == []

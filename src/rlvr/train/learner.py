@@ -132,6 +132,17 @@ def aggregation_weight(name: str, mask: torch.Tensor) -> float:
     return AGGREGATIONS.get(name).weight(mask)
 
 
+def terms_without_advantage(algo: AlgoConfig, reference=None) -> list[str]:
+    """The loss terms that give a row a gradient even when its advantage is 0 (minibatch_loss adds
+    them to every trained row): with none, rows of advantage 0 can skip the model."""
+    terms = []
+    if algo.entropy_coef:
+        terms.append("entropy")
+    if algo.kl_estimator and not algo.kl_in_reward and reference is not None:
+        terms.append("kl")
+    return terms
+
+
 def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off: OffPolicySpec,
                    loss_cfg: LossConfig, plan: UpdatePlan, reference=None) -> tuple[torch.Tensor, dict, dict]:
     """The loss of rows `idx`, each term aggregated over its own tokens; -> (loss terms, their
@@ -200,7 +211,7 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
     rows = batch.input_ids.shape[0]
     inert = batch.advantages == 0
     inert &= batch.kind != REHEARSAL
-    skip = plan.skip_zero_advantage and not algo.entropy_coef and not (algo.kl_estimator and not algo.kl_in_reward)
+    skip = plan.skip_zero_advantage and not terms_without_advantage(algo, reference)
     minibatch = plan.minibatch or rows
     microbatch = min(plan.microbatch or minibatch, minibatch)
     order_key = grouped_length_order(batch)

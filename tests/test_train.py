@@ -39,6 +39,16 @@ def write_config(tmp_path, name, model, data, **extra):
     return path
 
 
+def rlvr_in_process(*args):
+    """`rlvr ARGS` through the CLI in this process (no interpreter start-up): exit code, stdout, stderr."""
+    from typer.testing import CliRunner
+
+    from rlvr.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, result.stderr
+
+
 def final_weights(run_dir):
     latest = (run_dir / "checkpoints" / "latest").read_text().strip()
     return load_file(str(run_dir / "checkpoints" / latest / "model.safetensors")), latest
@@ -150,8 +160,8 @@ def test_auto_precision_picks_bf16_only_where_the_cpu_has_it(monkeypatch, amx, a
 ])
 def test_bad_configs_name_the_key_before_any_work(tmp_path, tiny_model_dir, rubric_data, override, message):
     cfg = write_config(tmp_path, "bad", tiny_model_dir, rubric_data, **override)
-    result = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and message in result.stderr, result.stderr
+    code, _, stderr = rlvr_in_process("train", cfg)
+    assert code == 2 and message in stderr, stderr
     assert not (tmp_path / "bad").exists()
 
 
@@ -163,32 +173,31 @@ def test_tasks_and_domains_choose_training_and_held_out_problems(tmp_path, tiny_
     assert {p.task for p in train} == {"arith"} and {p.task for p in held_out} == {"arith"}
     assert len(held_out) > 0 and all(p.id.endswith("-heldout") for p in held_out)
     cfg = write_config(tmp_path, "bad", tiny_model_dir, rubric_data, tasks=["nope"])
-    result = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=60)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == 2 and len(errors) == 1 and "tasks: no problem has task nope" in errors[0], result.stderr
+    code, _, stderr = rlvr_in_process("train", cfg)
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "tasks: no problem has task nope" in errors[0], stderr
     assert not (tmp_path / "bad").exists()  # nothing written before the problems are known
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "metrics.jsonl").write_text('{"step": 1}\n')  # an earlier run that --overwrite would replace
-    result = subprocess.run([*RLVR, "train", str(cfg), "--overwrite"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "tasks: no problem has task nope" in result.stderr
+    code, _, stderr = rlvr_in_process("train", cfg, "--overwrite")
+    assert code == 2 and "tasks: no problem has task nope" in stderr
     assert (tmp_path / "bad" / "metrics.jsonl").read_text() == '{"step": 1}\n'  # a bad config removes nothing
-    result = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "holds a run already" in result.stderr  # checked before problems are loaded
+    code, _, stderr = rlvr_in_process("train", cfg)
+    assert code == 2 and "holds a run already" in stderr  # checked before problems are loaded
 
 
 def test_resume_of_a_directory_that_is_no_run_says_so(tmp_path):
     (tmp_path / "notes").mkdir()
-    result = subprocess.run([*RLVR, "train", "--resume", str(tmp_path / "notes")], capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 2, result.stderr
-    assert "is not a run directory of rlvr train (it has no config.yaml)" in " ".join(result.stderr.split())
+    code, _, stderr = rlvr_in_process("train", "--resume", tmp_path / "notes")
+    assert code == 2, stderr
+    assert "is not a run directory of rlvr train (it has no config.yaml)" in " ".join(stderr.split())
     assert list((tmp_path / "notes").iterdir()) == []  # nothing written there
 
 
 def test_print_config_shows_defaults(tmp_path, tiny_model_dir, rubric_data):
     cfg = write_config(tmp_path, "p", tiny_model_dir, rubric_data)
-    out = subprocess.run([*RLVR, "train", str(cfg), "--print-config"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0 and "eps_high: 0.2" in out.stdout and "aggregation: token_mean" in out.stdout
+    code, stdout, _ = rlvr_in_process("train", cfg, "--print-config")
+    assert code == 0 and "eps_high: 0.2" in stdout and "aggregation: token_mean" in stdout
 
 
 def test_kl_in_reward_lowers_rewards_by_the_reference_kl(tiny_model_dir):

@@ -15,17 +15,11 @@ RLVR = [sys.executable, "-m", "rlvr.cli"]
 
 def sections(flat: dict) -> dict:
     """A config written with the old flat key names, in the sectioned layout (tests stay short)."""
-    from rlvr.config import FLAT_KEYS, merge
+    from rlvr.config import FLAT_KEYS, merge, nested
 
     out: dict = {}
     for key, value in flat.items():
-        where = "data.file" if key == "data" else FLAT_KEYS.get(key, key)
-        *parents, last = where.split(".")
-        nested = node = {}
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
-        merge(out, nested)
+        merge(out, nested("data.file" if key == "data" else FLAT_KEYS.get(key, key), value))
     return out
 
 

@@ -280,20 +280,14 @@ def parse_overrides(pairs: list[str]) -> dict:
     a pair without '=' is a config error naming it."""
     import yaml
 
-    from rlvr.config import ConfigError, merge
+    from rlvr.config import ConfigError, merge, nested
 
     overrides: dict = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set {pair}: expected KEY=VALUE")
-        nested: dict = {}
-        inner = nested
-        *parents, last = key.strip().split(".")
-        for part in parents:
-            inner = inner.setdefault(part, {})
-        inner[last] = yaml.safe_load(value)
-        merge(overrides, nested)
+        merge(overrides, nested(key.strip(), yaml.safe_load(value)))
     return overrides
 
 

@@ -113,6 +113,19 @@ class SFTConfig(Strict):
                              f"{sorted(unknown)}; valid: {sorted(TASKS)}")
 
 
+def nested(key: str, value: Any) -> dict:
+    """A dotted key as nested mappings.
+
+    >>> nested("algo.eps_high", 0.28)
+    {'algo': {'eps_high': 0.28}}
+    """
+    *parents, last = key.split(".")
+    out: dict = {last: value}
+    for part in reversed(parents):
+        out = {part: out}
+    return out
+
+
 def merge(base: dict, overrides: dict) -> dict:
     """`overrides` into `base`, nested mappings merged key by key (so `{"algo": {"eps_high": 0.28}}`
     keeps the file's other algo keys).

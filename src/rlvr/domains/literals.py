@@ -18,6 +18,7 @@ rlvr.domains.literals.LiteralError: not a literal value: f([1, 2])
 from __future__ import annotations
 
 import ast
+import json
 from typing import Any
 
 MAX_CHARS = 100_000
@@ -32,6 +33,23 @@ def _literal(node_or_text: ast.AST | str, shown: str) -> Any:
         return ast.literal_eval(node_or_text)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise LiteralError(f"not a literal value: {shown[:200]}") from None
+
+
+def parse_value(text: str) -> tuple[bool, Any]:
+    """(True, value) for JSON, else a Python literal (models write True, None, 'single quotes');
+    (False, None) when it is neither.
+
+    >>> parse_value("{'a': [1, None]}"), parse_value("f(1)")
+    ((True, {'a': [1, None]}), (False, None))
+    """
+    try:
+        return True, json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        pass
+    try:
+        return True, ast.literal_eval(str(text).strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False, None
 
 
 def parse_literal(text: str) -> Any:

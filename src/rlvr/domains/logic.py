@@ -18,12 +18,12 @@ else \\boxed{}, else an "Answer:" line, else the last code block, else the text 
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from typing import Any
 
 from rlvr.domains import GroundTruthError, binary, no_answer, register
+from rlvr.domains.literals import parse_value
 from rlvr.extract import answer_line, answer_tag, code_block, last_boxed, strip_thinking
 from rlvr.problems import Problem, Score
 
@@ -86,17 +86,6 @@ def _house_column(gold: dict) -> bool:
     return bool(rows) and all(row and _cell(row[0]) == str(i + 1) for i, row in enumerate(rows))
 
 
-def _parse_table(text: str) -> Any:
-    """JSON, else a Python literal (single quotes), else None."""
-    parsed = _load_json(text)
-    if parsed is None:
-        try:
-            parsed = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            return None
-    return parsed
-
-
 def _house_number(key: Any) -> int | None:
     found = re.search(r"\d+", str(key))
     return int(found.group()) - 1 if found else None
@@ -144,7 +133,7 @@ def zebra_score(gold: dict, pred_text: str) -> tuple[float, str]:
     columns = names[1:] if skip_first else names
     expected = {(i, c): _cell(v) for i, row in enumerate(gold["rows"])
                 for c, v in zip(columns, row[1:] if skip_first else row)}
-    pred = _parse_table(pred_text)
+    pred = parse_value(pred_text)[1]
     if not isinstance(pred, (list, dict)):
         return 0.0, "answer is not a table (JSON rows)"
     got = _predicted_cells(pred, columns, skip_first)

@@ -18,14 +18,12 @@
 
 from __future__ import annotations
 
-import ast
-import json
 import math
 import re
 from typing import Any
 
 from rlvr.domains import GroundTruthError, binary, no_answer, register
-from rlvr.domains.literals import LiteralError, parse_call, parse_literal
+from rlvr.domains.literals import LiteralError, parse_call, parse_literal, parse_value
 from rlvr.extract import answer_line, answer_tag, code_block, last_boxed, strip_thinking
 from rlvr.problems import Problem, Score
 from rlvr.sandbox.remote import CandidateError, ProgramLost, call_once
@@ -56,18 +54,6 @@ def json_equal(a: Any, b: Any) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
     return a == b
-
-
-def parse_value(text: str) -> tuple[bool, Any]:
-    """JSON first, then a Python literal (models often write True/None/'single quotes')."""
-    try:
-        return True, json.loads(text)
-    except (json.JSONDecodeError, TypeError):
-        pass
-    try:
-        return True, ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return False, None
 
 
 def verify_codeio(problem: Problem, gold: Any, completion: str) -> Score:

@@ -27,7 +27,7 @@ from rlvr.scoring import Scorer
 from rlvr.suites import select_problems, spread
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
 from rlvr.train.learner import UpdatePlan, build_batch, update_policy
-from rlvr.train.records import read_metrics
+from rlvr.train.records import read_metrics, rows_until
 from rlvr.train.trackers import Trackers
 
 
@@ -231,19 +231,6 @@ def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int,
     if keep_rollouts is not None:
         keep_rollouts(rollout_rows(step, groups, cfg.logging.save_rollouts))
     return record
-
-
-def rows_until(path: Path, step: int) -> list[dict]:
-    """The rows of a JSONL file up to `step`; a line torn by a kill is dropped."""
-    rows = []
-    for line in path.read_text().splitlines() if path.exists() else []:
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if row["step"] <= step:
-            rows.append(row)
-    return rows
 
 
 def metrics_until(run_dir: Path, step: int) -> list[dict]:

@@ -5,7 +5,8 @@
                                                                   a held-out evaluation: LABEL is
                                                                   "before", "step-N" or "after"
 
-`read_metrics` is the one reader (report, study summary, resume, tests). Rows written before
+`read_metrics` is the one reader (report, study summary, resume, tests); `rows_until` reads
+rollouts.jsonl for a resume. Rows written before
 `kind` existed are read too: a row with a string `eval` is an evaluation, any other a step,
 whose dict `eval` (a periodic evaluation) becomes an evaluation row of its own.
 """
@@ -35,6 +36,19 @@ def read_metrics(path: Path) -> list[dict]:
             rows.append({"kind": "step", **row})
             if isinstance(periodic, dict):
                 rows.append({"kind": "eval", "step": row["step"], **periodic})
+    return rows
+
+
+def rows_until(path: Path, step: int) -> list[dict]:
+    """The rows of a run's JSONL file (rollouts.jsonl) up to `step`; a line torn by a kill is dropped."""
+    rows = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if row["step"] <= step:
+            rows.append(row)
     return rows
 
 

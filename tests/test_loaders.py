@@ -92,6 +92,19 @@ def test_multiple_choice_letters_carry_no_answer():
     assert max(letters.values()) / sum(letters.values()) < 0.35
 
 
+def test_a_suite_version_draws_the_data_a_recipe_was_trained_on():
+    # Version 1 is the suite before physics_mc was mended: the right option only ever A or B. Only
+    # physics_mc differs between the versions; the default is the newest.
+    first = synthetic_suite(per_task=30, seed=3, version=1)
+    newest = synthetic_suite(per_task=30, seed=3)
+    assert newest == synthetic_suite(per_task=30, seed=3, version=2)
+    changed = {a.task for a, b in zip(first, newest) if a != b}
+    assert changed == {"physics_mc"}
+    assert {p.answer for p in first if p.task == "physics_mc"} <= {"A", "B"}
+    with pytest.raises(ValueError, match="version"):
+        synthetic_suite(per_task=1, version=7)
+
+
 LCB_FUNCTIONAL = {
     "question_id": "lcb-f1", "question_content": "Return the sum of nums plus k.",
     "starter_code": "class Solution:\n    def addAll(self, nums: List[int], k: int) -> int:\n        ",

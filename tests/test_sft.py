@@ -42,6 +42,7 @@ def test_sft_trains_a_fresh_tiny_model_and_masks_the_prompt(tmp_path):
     ({"new_model": {}, "suite": "synthetic", "task_weights": {"arith": -1}}, "task_weights"),
     ({"new_model": {}, "suite": "synthetic", "answer_only_fraction": 1.5}, "answer_only_fraction"),
     ({"new_model": {}, "suite": "synthetic", "answer_only_fraction": {"arithmetic": 0.5}}, "answer_only_fraction"),
+    ({"new_model": {}, "suite": "synthetic", "suite_version": 99}, "'suite_version' 99 does not exist"),
 ])
 def test_bad_sft_configs(tmp_path, cfg, message):
     path = tmp_path / "c.yaml"
@@ -176,3 +177,14 @@ def test_answer_only_examples_keep_the_answer_and_drop_the_reasoning():
     assert all(is_answer_only(p, per_task) == (p.task == "arith") for p in problems)
     with pytest.raises(ValueError, match="answer_only_fraction"):
         answer_only("no thinking block here")
+
+
+def test_every_recipe_parses_and_pins_its_precision_and_suite_version():
+    from pathlib import Path
+
+    recipes = sorted(Path(__file__).parents[1].glob("recipes/tiny_reasoner*.yaml"))
+    assert len(recipes) == 8
+    for path in recipes:
+        raw = yaml.safe_load(path.read_text())
+        assert raw["precision"] in ("fp32", "bf16") and isinstance(raw["suite_version"], int), path.name
+        load_config(path, SFTConfig)  # every key valid

@@ -41,6 +41,9 @@ class SFTConfig(Strict):
     # synthetic suites: the seeds to draw, a list or an inclusive range "1000-1399"
     suite_seeds: list[int] = Field(default_factory=lambda: [0])
     per_task: int = 10  # synthetic suites: problems per task and level
+    # synthetic suites: the suite version to draw (rlvr.suites.synthetic.VERSIONS; default the newest).
+    # A recipe pins the version it was trained on, so a rebuild draws the same data.
+    suite_version: int | None = Field(None, ge=1)
     # synthetic suites: task name -> multiple of per_task (default 1), to give weak tasks more data
     task_weights: dict[str, float] = Field(default_factory=dict)
     data: Path | None = None  # ... or a JSONL/Parquet file of Problems with meta.solution
@@ -93,6 +96,7 @@ class SFTConfig(Strict):
         if any(w < 0 for w in self.task_weights.values()):
             raise ValueError("'task_weights' must be >= 0")
         self._check_task_names("task_weights", self.task_weights)
+        self._check_suite_version()
         shares = self.answer_only_fraction
         if isinstance(shares, dict):
             self._check_task_names("answer_only_fraction", shares)
@@ -101,6 +105,13 @@ class SFTConfig(Strict):
         if self.lr <= 0 or self.epochs <= 0 or self.batch_size < 1:
             raise ValueError("'lr' and 'epochs' must be > 0 and 'batch_size' >= 1")
         return self
+
+    def _check_suite_version(self) -> None:
+        from rlvr.suites.synthetic import VERSIONS
+
+        if self.suite_version is not None and self.suite_version not in VERSIONS:
+            raise ValueError(f"'suite_version' {self.suite_version} does not exist; versions: "
+                             + "; ".join(f"{v}: {what}" for v, what in VERSIONS.items()))
 
     def _check_task_names(self, key: str, names: dict[str, float]) -> None:
         if not names:

@@ -60,11 +60,16 @@ class Task:
     def make(self, rng: random.Random, level: int) -> Made:
         raise NotImplementedError
 
-    def problem(self, index: int, level: int, seed: int, heldout: bool = False) -> Problem:
+    def make_version(self, rng: random.Random, level: int, version: int) -> Made:
+        """`make` as the suite's `version` made it; a task whose problems changed overrides this."""
+        return self.make(rng, level)
+
+    def problem(self, index: int, level: int, seed: int, heldout: bool = False, version: int | None = None) -> Problem:
         rng = random.Random(f"{self.name}/{level}/{seed}/{index}")
-        made = self.make(rng, level)
+        version = VERSION if version is None else version
+        made = self.make_version(rng, level, version)
         while in_heldout_split(made.fields["prompt"]) != heldout:  # ~1 in 5 prompts is held out
-            made = self.make(rng, level)
+            made = self.make_version(rng, level, version)
         rubric = [{"id": f"step{i + 1}", "kind": "contains", "value": v, "case_sensitive": True,
                    "description": f"reaches the intermediate result {v}"} for i, v in enumerate(made.intermediates)]
         meta = {"level": level, "suite": "synthetic", "solution": think("\n".join(made.steps), made.final),
@@ -73,6 +78,13 @@ class Task:
         split = "-heldout" if heldout else ""
         return Problem(id=f"syn-{self.name}-L{level}-s{seed}-{index}{split}", domain=self.domain, task=self.name,
                        hint=f"Hint: {made.steps[0]}", teachers=[teacher], meta=meta, **made.fields)
+
+
+# The suite's version, raised whenever some (task, level, seed, index) yields another problem, so
+# that a recipe names the data it was trained on and a rebuild draws the same data.
+VERSIONS = {1: "the first suite (tiny reasoner stages 1-7)",
+            2: "physics_mc: the right option at a uniformly drawn position (it was B or A; stage 8 on)"}
+VERSION = max(VERSIONS)
 
 
 def in_heldout_split(prompt: str) -> bool:
@@ -191,6 +203,12 @@ def choice_options(rng: random.Random, right: int) -> list[int]:
     return sorted([*lower, right, *higher])
 
 
+def first_choice_options(rng: random.Random, right: int) -> list[int]:
+    """Version 1's options: the right one was B in 76% of problems and A in the rest."""
+    wrong = {right + rng.randint(1, 5), right + 10, abs(right - rng.randint(1, 4)) + 1} - {right}
+    return sorted({right, *sorted(wrong)[:3]})
+
+
 class PhysicsChoice(Task):
     name, domain = "physics_mc", "science"
     LAWS: ClassVar = [("force", "F = m a", "a {m} kg mass accelerating at {a} m/s^2", "N", lambda m, a: m * a),
@@ -198,10 +216,13 @@ class PhysicsChoice(Task):
                       ("weight", "W = m g", "a {m} kg mass where g is {a} m/s^2", "N", lambda m, a: m * a)]
 
     def make(self, rng, level):
+        return self.make_version(rng, level, VERSION)
+
+    def make_version(self, rng, level, version):
         quantity, law, setup, unit, fn = rng.choice(self.LAWS[:level])
         m, a = rng.randint(1, 5 + 3 * level), rng.randint(1, 4 + 3 * level)
         right = fn(m, a)
-        options = choice_options(rng, right)
+        options = choice_options(rng, right) if version >= 2 else first_choice_options(rng, right)
         letter = "ABCD"[options.index(right)]
         shown = " ".join(f"({L}) {v} {unit}" for L, v in zip("ABCD", options))
         prompt = f"What is the {quantity} of {setup.format(m=m, a=a)}? {shown}. Answer with the letter."
@@ -364,14 +385,18 @@ LEVELS = (1, 2, 3)
 
 
 def synthetic_suite(per_task: int = 10, levels: tuple[int, ...] = LEVELS, seed: int = 0,
-                    tasks: list[str] | None = None, heldout: bool = False) -> list[Problem]:
+                    tasks: list[str] | None = None, heldout: bool = False, version: int | None = None) -> list[Problem]:
     """`per_task` problems for each task at each level, deterministic in `seed`, from the
-    training split of the prompt space (or the held-out split)."""
+    training split of the prompt space (or the held-out split), as suite `version` (default: the
+    newest) draws them."""
+    version = VERSION if version is None else version
+    if version not in VERSIONS:
+        raise ValueError(f"synthetic suite version must be one of {sorted(VERSIONS)}, got {version}")
     unknown = set(tasks or []) - set(TASKS)
     if unknown:
         raise KeyError(f"unknown synthetic tasks {sorted(unknown)}; valid: {sorted(TASKS)}")
     bad_levels = set(levels) - set(LEVELS)
     if bad_levels:
         raise ValueError(f"levels must be among {LEVELS}, got {sorted(bad_levels)}")
-    return [TASKS[name].problem(i, level, seed, heldout) for name in (tasks or TASKS) for level in levels
+    return [TASKS[name].problem(i, level, seed, heldout, version) for name in (tasks or TASKS) for level in levels
             for i in range(per_task)]

@@ -54,7 +54,7 @@ def seed_problems(cfg: SFTConfig, seed: int) -> list[Problem]:
 
     return [p for task in TASKS
             for p in synthetic_suite(per_task=round(cfg.per_task * cfg.task_weights.get(task, 1.0)), seed=seed,
-                                     tasks=[task])]
+                                     tasks=[task], version=cfg.suite_version)]
 
 
 def answer_only(solution: str) -> str:

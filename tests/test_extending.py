@@ -1,9 +1,11 @@
 """Adding an exploration method is one file: this test is that file (docs/extending.md)."""
 
 import pytest
+import torch
 from pydantic import Field
 
 from rlvr.algo.offpolicy import OffPolicySpec
+from rlvr.algo.row_losses import ROW_LOSSES, register_row_loss
 from rlvr.config import ConfigError, TrainConfig, load_config
 from rlvr.explore import METHODS, Method, make_method, register
 from rlvr.problems import Problem, Rollout, Score
@@ -15,6 +17,11 @@ class KeepFirstSettings(Strict):
     """Keep-first: train on the first k rollouts of each group only (a toy)."""
 
     k: int = Field(2, ge=2)  # rollouts kept per group
+
+
+def echo_rows(logp, old_logp, advantages, mask, ctx):
+    """The rows it adds (source "echo"): plain REINFORCE, -A * log p, no ratio (a toy loss)."""
+    return -advantages[:, None] * logp * mask, {"echo_tokens": float(mask.sum())}
 
 
 class KeepFirst(Method):
@@ -37,8 +44,10 @@ class KeepFirst(Method):
 @pytest.fixture
 def keep_first():
     register(KeepFirst)
+    register_row_loss("echo", echo_rows)
     yield KeepFirst
     del METHODS["keep_first"]
+    del ROW_LOSSES._items["echo"]
 
 
 def test_a_new_method_is_configured_checked_and_run_from_its_own_file(keep_first, tmp_path):
@@ -69,3 +78,27 @@ def test_the_registry_refuses_duplicates_non_methods_and_unknown_sections(keep_f
     path.write_text("method: {name: keep_first, bogus: {k: 3}}\n")
     with pytest.raises(ConfigError, match="method.bogus: not a method's settings; valid: ampo, dars, dph"):
         load_config(path, TrainConfig)
+
+
+def test_a_new_methods_rows_are_trained_by_the_loss_it_registers(keep_first, tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    from rlvr.config import AlgoConfig
+    from rlvr.train.learner import UpdatePlan, build_batch, update_policy
+
+    def rollout(i, source):
+        return Rollout(problem_id="p", prompt_ids=[1, 5], completion_ids=[7 + i, 8], text="", logprobs=[-1.0, -1.0],
+                       source=source, score=Score(reward=float(i % 2), correct=bool(i % 2)))
+
+    problem = Problem(id="p", domain="math", prompt="q", answer="1")
+    batch = build_batch([Group(problem, [rollout(0, "policy"), rollout(1, "policy"), rollout(2, "echo"),
+                                         rollout(3, "echo")], [False] * 4)], AlgoConfig(), False, 0)
+    assert batch.sources == ("policy", "echo")
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
+    out = update_policy(model, optimizer, scheduler, batch, AlgoConfig(), UpdatePlan(), OffPolicySpec())
+    assert out["echo_tokens"] == 2 * 2  # its function ran, on its two rows' tokens
+    unknown = build_batch.__globals__["pad_rollouts"]
+    with pytest.raises(KeyError, match="unknown rollout source 'typo'.*echo"):
+        unknown([Group(problem, [rollout(0, "typo")], [False])], False, 0)

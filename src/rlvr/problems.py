@@ -81,7 +81,9 @@ class Rollout(BaseModel):
     completion_ids: list[int] = Field(default_factory=list)
     text: str
     logprobs: list[float] = Field(default_factory=list)  # sampling policy, one per completion token
-    source: Literal["policy", "hint", "teacher", "reference", "refined"] = "policy"
+    # where the tokens came from, which says the loss that trains them: a source registered in
+    # rlvr.algo.row_losses (policy; hint, refined, teacher, reference from the exploration methods)
+    source: str = "policy"
     score: Score | None = None
 
 

@@ -22,6 +22,7 @@ import torch
 from pydantic import Field
 
 from rlvr.algo.offpolicy import OffPolicySpec
+from rlvr.algo.row_losses import register_row_loss, shaped_prob_rows
 from rlvr.explore.base import Method, StepContext, accuracy, first_conflict, needs_dr_grpo, register, shaped_offpolicy
 from rlvr.problems import Problem, Rollout
 from rlvr.rollouts import Group
@@ -81,6 +82,9 @@ class AmpoSettings(Strict):
     pool: list[Path] = Field(default_factory=list)  # samples.jsonl of `rlvr eval` runs of teacher models
     pool_size: int = Field(4, ge=1)  # teacher solutions per problem at most
     beta: float = Field(0.1, gt=0)  # f(p) = p / (p + beta) on teacher tokens
+
+
+register_row_loss("teacher", shaped_prob_rows)  # teacher solutions, not sampled by the policy
 
 
 @register

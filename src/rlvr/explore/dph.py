@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import Field
 
 from rlvr.algo.offpolicy import OffPolicySpec
+from rlvr.algo.row_losses import register_row_loss, rehearsal_rows
 from rlvr.explore.base import Method, register
 from rlvr.problems import Problem, Rollout
 from rlvr.rollouts import RolloutStats, sample_groups
@@ -74,6 +75,10 @@ class DphSettings(Strict):
     chunk: int = Field(16, ge=1)  # stored samples of the initial policy per step
     probe: int = Field(4, ge=1)  # dph-prepare: samples per prompt to find the perfect set
     keep: int = Field(4, ge=1)  # dph-prepare: samples per perfect prompt drawn to store (the correct ones are kept)
+
+
+# stored samples of the initial policy: a term of their own, trained whatever the advantage
+register_row_loss("reference", rehearsal_rows, term="rehearsal", uses_advantage=False)
 
 
 @register

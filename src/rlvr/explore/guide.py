@@ -13,6 +13,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from rlvr.algo.offpolicy import OffPolicySpec
+from rlvr.algo.row_losses import register_row_loss, shaped_ratio_rows
 from rlvr.explore.base import (
     Method,
     StepContext,
@@ -32,6 +33,10 @@ class GuideSettings(Strict):
     """Guide: hints for prompts whose rollouts all fail."""
 
     gamma_quantile: float = Field(0.9, ge=0, le=1)  # gamma of the shaped ratio r / (r + gamma)
+
+
+# rollouts sampled with the hint in the context, trained without it
+register_row_loss("hint", shaped_ratio_rows)
 
 
 @register

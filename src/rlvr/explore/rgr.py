@@ -17,6 +17,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from rlvr.algo.offpolicy import OffPolicySpec
+from rlvr.algo.row_losses import register_row_loss, shaped_ratio_rows
 from rlvr.explore.base import Method, StepContext, register, shaped_offpolicy, with_context
 from rlvr.problems import Problem, Rollout
 from rlvr.rollouts import Group
@@ -40,6 +41,10 @@ class RgrSettings(Strict):
     answer_weight: float = Field(0.5, ge=0, le=1)  # reward = w * answer + (1 - w) * rubric fraction
     max_refine: int = Field(16, ge=0)  # wrong rollouts sent back for self-refinement per step
     gamma_quantile: float = Field(0.9, ge=0, le=1)  # gamma of refined rollouts' shaped ratio (as Guide)
+
+
+# rollouts sampled with the rubric feedback in the context, trained without it
+register_row_loss("refined", shaped_ratio_rows)
 
 
 @register

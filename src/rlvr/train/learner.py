@@ -1,12 +1,8 @@
 """From groups to a padded batch, and PPO-style updates of the policy on it.
 
 Rows of a batch differ by where their tokens came from (`Rollout.source`) and so by their loss:
-- `policy`: the policy's own samples -> the configured policy loss (PPO-clip, GSPO);
-- `hint`, `refined`: sampled with a hint or feedback in the context, trained without it
-  (Guide, RGR-GRPO) -> shaped ratio, no clipping;
-- `teacher`: teacher solutions (AMPO) -> shaped probability, no clipping;
-- `reference`: stored samples of the initial policy (DPH-RL) -> divergence f(pi_theta / pi_0),
-  outside the advantage.
+each source's loss is registered (rlvr.algo.row_losses: `policy` here, the exploration methods'
+sources in their own files), and the learner sums the terms of the rows it is given.
 """
 
 from __future__ import annotations
@@ -18,15 +14,14 @@ import torch
 
 from rlvr.algo.advantages import ADVANTAGES, AdvantageConfig
 from rlvr.algo.kl import KL_ESTIMATORS
-from rlvr.algo.losses import AGGREGATIONS, POLICY_LOSSES, LossConfig
-from rlvr.algo.offpolicy import DIVERGENCES, OffPolicySpec, ratio_quantile, shaped_prob_loss, shaped_ratio_loss
+from rlvr.algo.losses import AGGREGATIONS, LossConfig
+from rlvr.algo.offpolicy import OffPolicySpec
+from rlvr.algo.row_losses import ROW_LOSSES, RowContext
 from rlvr.config import AlgoConfig
+from rlvr.explore import METHODS  # noqa: F401 (the methods register the losses of the rollouts they add)
 from rlvr.problems import Rollout
 from rlvr.rollouts import Group
 from rlvr.train.forward import policy_logprobs, shared_prompt_logprobs
-
-SOURCES = {"policy": 0, "hint": 1, "refined": 1, "teacher": 2, "reference": 3}
-ON_POLICY, SHAPED_RATIO, SHAPED_PROB, REHEARSAL = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -54,10 +49,31 @@ class Batch:
     old_logp: torch.Tensor  # [B, L-1]: behaviour log-probs (pi_0's for rehearsal rows), 0 elsewhere
     advantages: torch.Tensor  # [B] (0 for rehearsal rows)
     rewards: torch.Tensor  # [B]
-    kind: torch.Tensor  # [B]: ON_POLICY | SHAPED_RATIO | SHAPED_PROB | REHEARSAL
+    source: torch.Tensor  # [B]: the row's index in `sources`
     prompt_len: torch.Tensor  # [B]: where each completion starts
     group: torch.Tensor  # [B]: the row's group (rehearsal rows: one each), to keep groups together
     completion_mask: torch.Tensor | None = None  # [B, L-1]: every completion token (loss_mask less truncation)
+    sources: tuple[str, ...] = ("policy",)  # Rollout.source of each index in `source` (rlvr.algo.row_losses)
+
+    def rows_of(self, idx: torch.Tensor, name: str) -> torch.Tensor:
+        """[len(idx)] bool: which of rows `idx` come from source `name`."""
+        if name not in self.sources:
+            return torch.zeros(len(idx), dtype=torch.bool)
+        return self.source[idx] == self.sources.index(name)
+
+    def term_masks(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Loss-mask tokens of rows `idx`, by the loss term their source is aggregated in."""
+        masks: dict[str, torch.Tensor] = {}
+        for name in self.sources:
+            rows = self.rows_of(idx, name)[:, None]
+            term = ROW_LOSSES.get(name).term
+            masks[term] = masks.get(term, 0) + self.loss_mask[idx] * rows
+        return masks
+
+    def without_advantage(self) -> torch.Tensor:
+        """[B] bool: rows whose loss does not scale with their advantage (trained at advantage 0)."""
+        flags = torch.tensor([not ROW_LOSSES.get(name).uses_advantage for name in self.sources])
+        return flags[self.source]
 
 
 def build_batch(groups: list[Group], algo: AlgoConfig, mask_truncated: bool, pad_id: int, reference=None,
@@ -113,11 +129,14 @@ def pad_rollouts(groups: list[Group], mask_truncated: bool, pad_id: int, rehears
     loss_mask = completion.clone()
     if mask_truncated:
         loss_mask[torch.tensor(truncated, dtype=torch.bool)] = 0
-    kind = torch.tensor([SOURCES[r.source] for r in rollouts])
+    sources = tuple(dict.fromkeys(["policy", *(r.source for r in rollouts)]))
+    for name in sources:
+        ROW_LOSSES.get(name)  # an unregistered source fails here, naming the valid ones
+    source = torch.tensor([sources.index(r.source) for r in rollouts])
     prompt_len = torch.tensor([len(r.prompt_ids) for r in rollouts])
     group = torch.cat([group_ids, len(groups) + torch.arange(len(rehearsal))])
-    return Batch(input_ids, attention, loss_mask, old_logp, torch.zeros(b), rewards, kind, prompt_len, group,
-                 completion)
+    return Batch(input_ids, attention, loss_mask, old_logp, torch.zeros(b), rewards, source, prompt_len, group,
+                 completion, sources)
 
 
 def loss_config(algo: AlgoConfig, plan: UpdatePlan) -> LossConfig:
@@ -146,11 +165,12 @@ def terms_without_advantage(algo: AlgoConfig, reference=None) -> list[str]:
 def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off: OffPolicySpec,
                    loss_cfg: LossConfig, plan: UpdatePlan, reference=None) -> tuple[torch.Tensor, dict, dict]:
     """The loss of rows `idx`, each term aggregated over its own tokens; -> (loss terms, their
-    masks, metrics). Terms: "policy" (all rows trained by advantage) and "rehearsal"."""
+    masks, metrics). Terms: "policy" (all rows trained by advantage) and any other a registered
+    row loss names (rlvr.algo.row_losses)."""
     device = next(model.parameters()).device  # the batch stays on the CPU; rows move per microbatch
     width = int(batch.attention_mask[idx].sum(dim=1).max())  # rows are right-padded: drop the common padding
     ids, attention = batch.input_ids[idx, :width].to(device), batch.attention_mask[idx, :width].to(device)
-    mask, kind = batch.loss_mask[idx, : width - 1].to(device), batch.kind[idx][:, None].to(device)
+    mask = batch.loss_mask[idx, : width - 1].to(device)
     old, adv = batch.old_logp[idx, : width - 1].to(device), batch.advantages[idx].to(device)
 
     def logprobs(net):
@@ -159,19 +179,23 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
         return policy_logprobs(net, ids, attention, mask, plan.temperature, plan.bf16)
 
     logp, entropy = logprobs(model)
-    on = mask * (kind == ON_POLICY)
-    per_token, metrics = POLICY_LOSSES.get(algo.loss)(logp, old, adv, on, loss_cfg)
-    shaped = mask * (kind == SHAPED_RATIO)
-    if shaped.any():
-        gamma = ratio_quantile(logp, old, shaped, off.gamma_quantile)
-        per_token = per_token + shaped_ratio_loss(logp, old, adv, shaped, gamma)
-        metrics["offpolicy_gamma"] = float(gamma)
-    teacher = mask * (kind == SHAPED_PROB)
-    if teacher.any():
-        per_token = per_token + shaped_prob_loss(logp, adv, teacher, off.beta)
-    trained = on + shaped + teacher
+    ctx = RowContext(algo.loss, loss_cfg, off)
+    per_term: dict[str, torch.Tensor] = {}
+    masks: dict[str, torch.Tensor] = {}
+    metrics: dict[str, float] = {}
+    for name in batch.sources:
+        rows = batch.rows_of(idx, name)
+        if name != "policy" and not rows.any():
+            continue
+        row_loss = ROW_LOSSES.get(name)
+        own = mask * rows[:, None].to(device)
+        per_token, row_metrics = row_loss(logp, old, adv, own, ctx)
+        per_term[row_loss.term] = per_term.get(row_loss.term, 0) + per_token
+        masks[row_loss.term] = masks.get(row_loss.term, 0) + own
+        metrics.update(row_metrics)
+    trained = masks["policy"]
     aggregate = AGGREGATIONS.get(algo.aggregation)
-    terms, masks = {"policy": aggregate(per_token, trained, loss_cfg)}, {"policy": trained}
+    terms = {term: aggregate(per_token, masks[term], loss_cfg) for term, per_token in per_term.items()}
     if algo.entropy_coef:
         terms["policy"] = terms["policy"] - algo.entropy_coef * aggregate(entropy, trained, loss_cfg)
     if reference is not None and algo.kl_estimator and not algo.kl_in_reward:
@@ -180,11 +204,6 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
         kl_value = aggregate(KL_ESTIMATORS.get(algo.kl_estimator)(logp, ref_logp) * trained, trained, loss_cfg)
         terms["policy"] = terms["policy"] + algo.kl_coef * kl_value
         metrics["kl"] = kl_value.item()
-    rehearse = mask * (kind == REHEARSAL)
-    if rehearse.any() and off.divergence_coef:
-        divergence = aggregate(DIVERGENCES.get(off.divergence)(logp, old, rehearse), rehearse, loss_cfg)
-        terms["rehearsal"], masks["rehearsal"] = off.divergence_coef * divergence, rehearse
-        metrics["rehearsal_divergence"] = divergence.item()
     metrics["entropy"] = ((entropy.detach() * trained).sum() / trained.sum().clamp(min=1)).item()
     return terms, masks, metrics
 
@@ -209,8 +228,7 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
     whole minibatch, so the gradient is exactly the same (zero-variance groups are often most of
     a batch: this is the largest saving of a step)."""
     rows = batch.input_ids.shape[0]
-    inert = batch.advantages == 0
-    inert &= batch.kind != REHEARSAL
+    inert = (batch.advantages == 0) & ~batch.without_advantage()
     skip = plan.skip_zero_advantage and not terms_without_advantage(algo, reference)
     minibatch = plan.minibatch or rows
     microbatch = min(plan.microbatch or minibatch, minibatch)
@@ -227,8 +245,7 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
             if batch.loss_mask[mini].sum() == 0:
                 continue
             optimizer.zero_grad(set_to_none=True)
-            full = {"policy": batch.loss_mask[mini] * (batch.kind[mini] != REHEARSAL)[:, None],
-                    "rehearsal": batch.loss_mask[mini] * (batch.kind[mini] == REHEARSAL)[:, None]}
+            full = batch.term_masks(mini)
             step_metrics: dict[str, float] = {"loss": 0.0}
             micro_count = 0
             active = mini[~inert[mini]] if skip else mini

@@ -171,6 +171,21 @@ def load_config(path: str | Path, model: type[Strict], overrides: dict[str, Any]
         raise ConfigError(f"{path}: {key}: {message}" if key else f"{path}: {message}") from None
 
 
+class RolloutCorrection(Strict):
+    """Correct the policy loss for the engine-trainer mismatch (rlvr.algo.rollout_correction)."""
+
+    method: Literal["tis", "mis"] = "tis"  # tis: weights min(r, c_max); mis: drop tokens with r outside [c_min, c_max]
+    level: Literal["token", "sequence"] = "token"  # one ratio per token, or per sequence (product of its tokens')
+    c_min: float = Field(0.5, ge=0)  # mis: the lowest ratio kept
+    c_max: float = Field(2.0, gt=0)  # tis: the cap on the weights; mis: the highest ratio kept
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RolloutCorrection:
+        if self.method == "mis" and self.c_min >= self.c_max:
+            raise ValueError("c_min must be < c_max")
+        return self
+
+
 class AlgoConfig(Strict):
     advantage: str = "grpo"  # grpo | dr_grpo | rloo | pass_at_k (rlvr.algo.advantages)
     pass_k: int = Field(4, ge=1)  # pass_at_k advantage: k
@@ -185,6 +200,9 @@ class AlgoConfig(Strict):
     kl_coef: float = Field(0.0, ge=0)  # weight of the KL to the reference (needs kl_estimator)
     kl_in_reward: bool = False  # subtract kl_coef * KL from the reward instead of adding to the loss
     entropy_coef: float = Field(0.0, ge=0)  # bonus for the policy's entropy
+    # importance weights for the engine-trainer mismatch (tis | mis); null = none. The trainer's
+    # log-probs are recomputed and the mismatch logged whenever the engine is not torch, or this is set
+    rollout_correction: RolloutCorrection | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -283,6 +301,17 @@ class RolloutSection(Strict):
     # (rlvr/sampling/prepacked.py); null = on for CPU, off on CUDA
     prepack_linears: bool | None = None
     verifier_workers: int | None = Field(None, ge=1)  # verifier processes (default: all cores)
+    # the rollout engine: torch (rlvr's sampler on the trainer's module), vllm (vLLM in this process,
+    # weights pushed after every step), vllm-server (a vLLM server at server_url); auto = vllm on
+    # CUDA when installed, else torch (on CPU torch is as fast for small models: docs/benchmarks.md)
+    engine: Literal["auto", "torch", "vllm", "vllm-server"] = "auto"
+    server_url: str | None = None  # vllm-server: the server's base URL, e.g. http://127.0.0.1:8000
+    server_model: str | None = None  # vllm-server: the served model's name; null = the server's first
+    kv_cache_gib: float = Field(1.0, gt=0)  # vllm on CPU: memory for the KV cache (GiB)
+    # vllm on CUDA: the engine's share of GPU memory (the trainer needs the rest)
+    gpu_memory_utilization: float = Field(0.4, gt=0, lt=1)
+    # vllm: the longest prompt + completion the engine holds; null = max_new_tokens + 512
+    max_model_len: int | None = Field(None, ge=2)
 
 
 class LearnerSection(Strict):
@@ -424,6 +453,8 @@ class TrainConfig(Strict):
                                     ("algo.aggregation", AGGREGATIONS, self.algo.aggregation)):
             if name not in registry.names():
                 raise ValueError(f"{key}: unknown {name!r}; valid: {', '.join(registry.names())}")
+        if engine_problem := self._engine_problem():
+            raise ValueError(engine_problem)
         if self.algo.kl_estimator and self.algo.kl_estimator not in KL_ESTIMATORS.names():
             raise ValueError(f"algo.kl_estimator: unknown {self.algo.kl_estimator!r}; valid: k1, k2, k3")
         from rlvr.explore import METHODS
@@ -432,3 +463,16 @@ class TrainConfig(Strict):
         if conflict:
             raise ValueError(f"method.name: method {self.method.name}: {conflict}")
         return self
+
+    def _engine_problem(self) -> str | None:
+        """Why the rollout engine cannot run this config (what can be known without the model)."""
+        engine = self.rollout.engine
+        if engine == "vllm" and importlib.util.find_spec("vllm") is None:
+            return "rollout.engine: vllm is not installed here: run scripts/setup.sh vllm (or use engine torch)"
+        if engine in ("vllm", "vllm-server") and self.lora is not None:
+            return f"rollout.engine: {engine} does not take LoRA adapters yet; use engine torch with lora"
+        if engine == "vllm-server" and not self.rollout.server_url:
+            return "rollout.server_url: engine vllm-server needs the server's URL (http://HOST:PORT)"
+        if engine != "vllm-server" and self.rollout.server_url:
+            return f"rollout.server_url: only engine vllm-server reads it (engine is {engine})"
+        return None

@@ -16,10 +16,11 @@ from pathlib import Path
 import torch
 
 from rlvr.sampling import shared_prefix
-from rlvr.sampling.base import Prompt, Sample, SamplingParams
+from rlvr.sampling.base import Sample, SamplingParams
 from rlvr.sampling.kv_cache import cache_kwarg, forward_step, growing_cache
 from rlvr.sampling.prepacked import PrepackedLinears
-from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, Thinking, render
+from rlvr.sampling.thinking import Thinking
+from rlvr.sampling.token_sampler import TokenSampler
 
 
 def pick_tokens(logits: torch.Tensor, params: SamplingParams, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
@@ -100,7 +101,7 @@ def nucleus(z: torch.Tensor, top_p: float, candidates: int = 64) -> torch.Tensor
     return torch.full_like(z, float("-inf")).scatter(-1, order, kept)
 
 
-class TorchSampler:
+class TorchSampler(TokenSampler):
     """Sampler over a transformers model and tokenizer. Usage (tests/test_sampling.py runs it)::
 
         sampler = TorchSampler.from_pretrained("path/to/model")
@@ -109,15 +110,13 @@ class TorchSampler:
 
     def __init__(self, model, tokenizer, batch_size: int = 64, thinking: Thinking = Thinking(),
                  share_prompt_cache: bool | None = None, prepack_linears: bool | None = None):
-        self.model = model.eval()
-        self.tokenizer = tokenizer
-        self.batch_size = batch_size
-        self.thinking = thinking
-        self.device = next(model.parameters()).device
         eos = {tokenizer.eos_token_id}
         configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
         eos |= set(configured if isinstance(configured, list) else [configured])
-        self.eos_ids = {e for e in eos if e is not None}
+        super().__init__(tokenizer, thinking, eos)
+        self.model = model.eval()
+        self.batch_size = batch_size
+        self.device = next(model.parameters()).device
         self._cache_arg = cache_kwarg(model)
         # None = decide on first use: on for CPU when the model passes shared_prefix.supported().
         # Off on CUDA by default: there a decode step is bound by kernel launches, which this adds.
@@ -125,6 +124,9 @@ class TorchSampler:
         # None = on for CPU: large float32 linears through oneDNN with packed weights (prepacked.py)
         use_packed = self.device.type == "cpu" if prepack_linears is None else prepack_linears
         self.prepacked = PrepackedLinears(model) if use_packed else None
+
+    def sync_weights(self) -> None:
+        """Nothing to push: this engine samples with the trainer's own module."""
 
     def _shares_prompt_cache(self) -> bool:
         if self.share_prompt_cache is None:
@@ -149,56 +151,6 @@ class TorchSampler:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
         return cls(model, tokenizer, **kwargs)
-
-    def encode(self, prompt: Prompt) -> list[int]:
-        """Token ids of a prompt: ids pass through; text is one user message; messages are
-        rendered with the chat template and the thinking mode."""
-        if isinstance(prompt, list) and (not prompt or isinstance(prompt[0], int)):
-            return list(prompt)
-        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-        text = render(self.tokenizer, messages, self.thinking)
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
-
-    def sample(self, prompts: list[Prompt], params: SamplingParams) -> list[list[Sample]]:
-        ids = [self.encode(p) for p in prompts]
-        if self.thinking.mode == "budget":
-            return self._sample_with_budget(ids, params)
-        return self.generate(ids, params)
-
-    def _sample_with_budget(self, ids: list[list[int]], params: SamplingParams) -> list[list[Sample]]:
-        think_params = SamplingParams(**{**params.__dict__, "max_new_tokens": self.thinking.budget,
-                                         "stop": (CLOSE,)})
-        thoughts = self.generate(ids, think_params)
-        close_ids = self.tokenizer(FORCED_CLOSE, add_special_tokens=False)["input_ids"]
-        continued_prompts, thought_ids, thought_lps = [], [], []
-        for prompt_ids, group in zip(ids, thoughts):
-            for s in group:
-                toks, lps = list(s.token_ids), list(s.logprobs)
-                if toks and toks[-1] in self.eos_ids:  # ended without closing: drop EOS, force close
-                    toks, lps = toks[:-1], lps[:-1]
-                if CLOSE not in self.tokenizer.decode(toks, skip_special_tokens=False):
-                    toks, lps = toks + close_ids, lps + [0.0] * len(close_ids)  # forced: not sampled
-                thought_ids.append(toks)
-                thought_lps.append(lps)
-                continued_prompts.append(prompt_ids + toks)
-        answer_params = SamplingParams(**{**params.__dict__, "n": 1, "seed": params.seed + 1})
-        answers = self.generate(continued_prompts, answer_params)
-        out, k = [], 0
-        for prompt_ids, group in zip(ids, thoughts):
-            merged = []
-            for s in group:
-                a, toks, lps = answers[k][0], thought_ids[k], thought_lps[k]
-                k += 1
-                merged.append(Sample(
-                    text=self.tokenizer.decode(toks, skip_special_tokens=False) + a.text,
-                    token_ids=toks + a.token_ids,
-                    logprobs=lps + a.logprobs,
-                    finish_reason=a.finish_reason,
-                    self_certainty=_mean([x for x in (s.self_certainty, a.self_certainty) if x is not None]),
-                    prompt_ids=prompt_ids,
-                ))
-            out.append(merged)
-        return out
 
     @torch.inference_mode()
     def generate(self, prompt_ids: list[list[int]], params: SamplingParams) -> list[list[Sample]]:
@@ -275,19 +227,6 @@ class TorchSampler:
                                                float(rows.certainty[r]), "stop" if stopped else "length", params.stop))
         return [samples[i * params.n : (i + 1) * params.n] for i in range(len(prompts))]
 
-    def _hit_stop(self, tail: list[int], stops: tuple[str, ...]) -> bool:
-        text = self.tokenizer.decode(tail, skip_special_tokens=False)
-        return any(s in text for s in stops)
-
-    def _finish_sample(self, prompt, toks, lps, cert_sum, reason, stops) -> Sample:
-        shown = toks[:-1] if toks and toks[-1] in self.eos_ids else toks
-        text = self.tokenizer.decode(shown, skip_special_tokens=False)
-        for s in stops:
-            if s in text:
-                text = text[: text.index(s)]
-        return Sample(text=text, token_ids=toks, logprobs=lps, finish_reason=reason,
-                      self_certainty=cert_sum / max(len(toks), 1), prompt_ids=prompt)
-
 
 class _Rows:
     """What the decode loop has produced per sample row, and which rows are still in the batch.
@@ -316,6 +255,3 @@ class _Rows:
         self.at, self.active = self.at[index], self.active[index]
         return index
 
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None

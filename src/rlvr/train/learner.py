@@ -16,6 +16,7 @@ from rlvr.algo.advantages import ADVANTAGES, AdvantageConfig
 from rlvr.algo.kl import KL_ESTIMATORS
 from rlvr.algo.losses import AGGREGATIONS, LossConfig
 from rlvr.algo.offpolicy import OffPolicySpec
+from rlvr.algo.rollout_correction import ROLLOUT_CORRECTIONS, mismatch_metrics
 from rlvr.algo.row_losses import ROW_LOSSES, RowContext
 from rlvr.config import AlgoConfig
 from rlvr.explore import METHODS  # noqa: F401 (the methods register the losses of the rollouts they add)
@@ -54,6 +55,8 @@ class Batch:
     group: torch.Tensor  # [B]: the row's group (rehearsal rows: one each), to keep groups together
     completion_mask: torch.Tensor | None = None  # [B, L-1]: every completion token (loss_mask less truncation)
     sources: tuple[str, ...] = ("policy",)  # Rollout.source of each index in `source` (rlvr.algo.row_losses)
+    # [B, L-1]: importance weights of the engine-trainer mismatch correction (policy rows; 1 elsewhere)
+    is_weight: torch.Tensor | None = None
 
     def rows_of(self, idx: torch.Tensor, name: str) -> torch.Tensor:
         """[len(idx)] bool: which of rows `idx` come from source `name`."""
@@ -190,6 +193,8 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
         row_loss = ROW_LOSSES.get(name)
         own = mask * rows[:, None].to(device)
         per_token, row_metrics = row_loss(logp, old, adv, own, ctx)
+        if name == "policy" and batch.is_weight is not None:
+            per_token = per_token * batch.is_weight[idx, : width - 1].to(device)
         per_term[row_loss.term] = per_term.get(row_loss.term, 0) + per_token
         masks[row_loss.term] = masks.get(row_loss.term, 0) + own
         metrics.update(row_metrics)
@@ -206,6 +211,44 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
         metrics["kl"] = kl_value.item()
     metrics["entropy"] = ((entropy.detach() * trained).sum() / trained.sum().clamp(min=1)).item()
     return terms, masks, metrics
+
+
+@torch.no_grad()
+def correct_engine_mismatch(model, batch: Batch, plan: UpdatePlan, correction=None) -> dict[str, float]:
+    """The stage between batching and the update when the engine is not the trainer's module: the
+    trainer's log-probs of the policy rows' tokens are recomputed and become the PPO ratio's old
+    log-probs; the engine's (the behaviour policy's) give the importance ratios, turned into weights
+    (and dropped tokens) by `correction` (rlvr.algo.rollout_correction; None: weights 1). Returns
+    the mismatch metrics (logged every step)."""
+    rows = batch.rows_of(torch.arange(len(batch.source)), "policy").nonzero()[:, 0]
+    if not len(rows):
+        return {}
+    device = next(model.parameters()).device
+    trainer = torch.zeros_like(batch.old_logp)
+    step = plan.microbatch or len(rows)
+    was_training = model.training
+    model.eval()
+    for start in range(0, len(rows), step):
+        idx = rows[start : start + step]
+        width = int(batch.attention_mask[idx].sum(dim=1).max())
+        ids, attention = batch.input_ids[idx, :width].to(device), batch.attention_mask[idx, :width].to(device)
+        mask = batch.completion_mask[idx, : width - 1].to(device)
+        logp, _ = policy_logprobs(model, ids, attention, mask, plan.temperature, plan.bf16)
+        trainer[idx, : width - 1] = (logp.float() * mask).cpu()
+    model.train(was_training)
+    mask = batch.loss_mask[rows]
+    engine_logp, trainer_logp = batch.old_logp[rows], trainer[rows]
+    if correction is None:
+        weight, kept = mask.clone(), mask
+    else:
+        weight, kept = ROLLOUT_CORRECTIONS.get(correction.method)(trainer_logp, engine_logp, mask, correction.level,
+                                                                  correction.c_min, correction.c_max)
+    metrics = mismatch_metrics(trainer_logp, engine_logp, mask, weight, kept)
+    batch.old_logp[rows] = trainer_logp
+    batch.loss_mask[rows] = kept
+    batch.is_weight = torch.ones_like(batch.old_logp)
+    batch.is_weight[rows] = torch.where(kept.bool(), weight, torch.ones_like(weight))
+    return metrics
 
 
 def grouped_length_order(batch: Batch) -> torch.Tensor:

@@ -20,13 +20,13 @@ from rlvr.explore import Method, StepContext, make_method
 from rlvr.models import model_path, precision_note, resolve_device, resolve_precision
 from rlvr.problems import Problem
 from rlvr.rollouts import Group, RolloutStats, collect_groups
-from rlvr.sampling import TrainingSampler, training_sampler
+from rlvr.sampling import TrainingSampler, resolve_engine, training_sampler
 from rlvr.sampling.base import SamplingParams
 from rlvr.sampling.thinking import skipped_thinking
 from rlvr.scoring import Scorer
 from rlvr.suites import select_problems, spread
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
-from rlvr.train.learner import UpdatePlan, build_batch, update_policy
+from rlvr.train.learner import UpdatePlan, build_batch, correct_engine_mismatch, update_policy
 from rlvr.train.records import read_metrics, rows_until
 from rlvr.train.trackers import Trackers
 
@@ -76,8 +76,13 @@ def setup(cfg: TrainConfig, resume_from: Path | None, problems: list[Problem],
     if cfg.algo.kl_estimator:
         reference = AutoModelForCausalLM.from_pretrained(model_path(cfg.model), dtype=torch.float32).to(device).eval()
     method = make_method(cfg)
-    sampler = training_sampler("torch", model, tokenizer, cfg.rollout.sampler_batch_size,
-                               prepack_linears=cfg.rollout.prepack_linears)
+    rollout = cfg.rollout
+    sampler = training_sampler(resolve_engine(rollout.engine, device), model, tokenizer, rollout.sampler_batch_size,
+                               prepack_linears=rollout.prepack_linears, model_dir=source,
+                               max_model_len=max_model_len(cfg), kv_cache_gib=rollout.kv_cache_gib,
+                               gpu_memory_utilization=rollout.gpu_memory_utilization, seed=cfg.seed,
+                               server_url=rollout.server_url, server_model=rollout.server_model,
+                               weights_dir=cfg.output / "engine-weights")
     return TrainState(model, tokenizer, optimizer, scheduler, sampler, method.train_problems(problems), eval_problems,
                       reference, step, method)
 
@@ -96,6 +101,18 @@ def lora_model(cfg: TrainConfig, resume_from: Path | None):
     spec = cfg.lora
     return get_peft_model(base, LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
                                            target_modules=spec.target_modules, task_type="CAUSAL_LM"))
+
+
+def max_model_len(cfg: TrainConfig) -> int:
+    """The longest sequence the vLLM engine holds: the generation budget plus room for the prompt."""
+    return cfg.rollout.max_model_len or cfg.rollout.max_new_tokens + 512
+
+
+def recomputes_logprobs(cfg: TrainConfig) -> bool:
+    """Whether the trainer recomputes the behaviour log-probs (and logs the mismatch): always with
+    an engine other than torch, which shares the trainer's module, and whenever a correction is set."""
+    return resolve_engine(cfg.rollout.engine, resolve_device(cfg.device)) != "torch" or \
+        cfg.algo.rollout_correction is not None
 
 
 def update_plan(cfg: TrainConfig) -> UpdatePlan:
@@ -138,8 +155,8 @@ def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: d
         "sample_tok_s": rollout.tokens / max(rollout.sample_s, 1e-9),
         "train_tok_s": learn.get("train_tokens", 0) / max(learn.get("learn_s", 1e-9), 1e-9),
         "time_s": {"sampling": rollout.sample_s, "scoring": rollout.score_s, "learning": learn.get("learn_s", 0.0),
-                   "total": seconds},
-        **{k: v for k, v in learn.items() if k not in ("learn_s", "train_tokens")},
+                   "pushing_weights": learn.get("push_s", 0.0), "total": seconds},
+        **{k: v for k, v in learn.items() if k not in ("learn_s", "train_tokens", "push_s")},
         **rollout.extra,
     }
 
@@ -224,8 +241,14 @@ def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int,
         batch = build_batch(groups, cfg.algo, cfg.learner.mask_truncated, pad, state.reference, spec.temperature,
                             rehearsal)
         shuffle = torch.Generator().manual_seed(cfg.seed * 7919 + step)
-        learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, update_plan(cfg),
+        plan = update_plan(cfg)
+        mismatch = correct_engine_mismatch(state.model, batch, plan, cfg.algo.rollout_correction) \
+            if recomputes_logprobs(cfg) else {}
+        learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, plan,
                               state.method.offpolicy(), state.reference, shuffle)
+        t_push = time.perf_counter()
+        state.sampler.sync_weights()
+        learn = {**learn, **mismatch, "push_s": time.perf_counter() - t_push}
     record = {"kind": "step", **step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)}
     record["trained_rollouts"] = sum(len(g.rollouts) for g in groups) + len(rehearsal)
     if keep_rollouts is not None:

@@ -2,5 +2,5 @@
 # Set up with the test extras, then run the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh dev,reasoning-gym >&2
+scripts/setup.sh dev,reasoning-gym,vllm >&2
 exec .venv/bin/python -m pytest "$@"

@@ -129,3 +129,68 @@ def test_grpo_token_mean_loss_and_gradients_match_a_reference():
     ref.backward()
     assert ours.item() == pytest.approx(ref.item(), abs=1e-6)
     assert torch.allclose(ours_logp.grad, ref_logp.grad, atol=1e-6)
+
+
+def test_rollout_corrections_by_hand():
+    from rlvr.algo.rollout_correction import ROLLOUT_CORRECTIONS, mismatch_metrics
+
+    # trainer / engine probabilities of 3 sampled tokens (row 0) and 2 (row 1, one padding slot)
+    trainer = torch.log(torch.tensor([[0.5, 0.9, 0.3], [0.2, 0.4, 1.0]]))
+    engine = torch.log(torch.tensor([[0.1, 0.9, 0.6], [0.4, 0.4, 1.0]]))
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
+    # token ratios r = 5, 1, 0.5 | 0.5, 1
+    tis, kept = ROLLOUT_CORRECTIONS.get("tis")(trainer, engine, mask, "token", 0.0, 2.0)
+    assert torch.allclose(tis, torch.tensor([[2.0, 1.0, 0.5], [0.5, 1.0, 0.0]])) and torch.equal(kept, mask)
+    # sequence ratios: 5 * 1 * 0.5 = 2.5 -> capped at 2; 0.5 * 1 = 0.5
+    seq, _ = ROLLOUT_CORRECTIONS.get("tis")(trainer, engine, mask, "sequence", 0.0, 2.0)
+    assert torch.allclose(seq, torch.tensor([[2.0, 2.0, 2.0], [0.5, 0.5, 0.0]]))
+    mis, kept = ROLLOUT_CORRECTIONS.get("mis")(trainer, engine, mask, "token", 0.6, 2.0)
+    assert torch.allclose(mis, torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]]))
+    assert torch.equal(kept, torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]]))
+    mis_seq, kept = ROLLOUT_CORRECTIONS.get("mis")(trainer, engine, mask, "sequence", 0.4, 2.0)
+    assert torch.equal(kept, torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 0.0]]))  # 2.5 out, 0.5 in
+    assert torch.allclose(mis_seq, torch.tensor([[0.0, 0.0, 0.0], [0.5, 0.5, 0.0]]))
+
+    m = mismatch_metrics(trainer, engine, mask, tis, mask)
+    ratios = torch.tensor([5.0, 1.0, 0.5, 0.5, 1.0])
+    assert m["mismatch_ratio_min"] == pytest.approx(0.5) and m["mismatch_ratio_max"] == pytest.approx(5.0)
+    assert m["mismatch_ratio_mean"] == pytest.approx(1.6)
+    assert m["mismatch_abs_logp_max"] == pytest.approx(math.log(5))
+    assert m["mismatch_kl"] == pytest.approx(float((ratios - 1 - ratios.log()).mean()), rel=1e-6)
+    w = torch.tensor([2.0, 1.0, 0.5, 0.5, 1.0])
+    assert m["mismatch_ess"] == pytest.approx(float(w.sum() ** 2 / (5 * (w**2).sum())), rel=1e-6)
+    assert m["mismatch_masked"] == 0.0
+    assert mismatch_metrics(trainer, engine, mask, mis, kept)["mismatch_masked"] == pytest.approx(3 / 5)
+
+
+def test_the_correction_stage_recomputes_old_logprobs_and_weights_the_policy_loss(tiny_model_dir):
+    """Behaviour log-probs from an 'engine' that is off by log 3 on one token: the stage replaces
+    them with the trainer's, weights that token min(r, c_max), and with no mismatch changes nothing."""
+    from transformers import AutoModelForCausalLM
+
+    from rlvr.config import AlgoConfig, RolloutCorrection
+    from rlvr.problems import Problem, Rollout, Score
+    from rlvr.rollouts import Group
+    from rlvr.train.forward import policy_logprobs
+    from rlvr.train.learner import UpdatePlan, build_batch, correct_engine_mismatch
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    prompt, completions = [1, 5, 6], [[7, 8, 9], [10, 11]]
+    rollouts = []
+    for i, completion in enumerate(completions):
+        ids = torch.tensor([prompt + completion])
+        logp, _ = policy_logprobs(model, ids, torch.ones_like(ids), torch.ones(1, ids.shape[1] - 1), 1.0, False)
+        own = logp[0, len(prompt) - 1 :].tolist()
+        rollouts.append(Rollout(problem_id="p", prompt_ids=prompt, completion_ids=completion, text="", logprobs=own,
+                                score=Score(reward=float(i), correct=bool(i))))
+    rollouts[0].logprobs[1] -= math.log(3)  # the engine gave that token a third of the trainer's probability
+    group = Group(Problem(id="p", domain="math", prompt="q", answer="1"), rollouts, [False, False])
+    batch = build_batch([group], AlgoConfig(), False, 0)
+    metrics = correct_engine_mismatch(model, batch, UpdatePlan(), RolloutCorrection(method="tis", c_max=2.0))
+    assert metrics["mismatch_ratio_max"] == pytest.approx(3.0, rel=1e-4)
+    assert metrics["mismatch_abs_logp_max"] == pytest.approx(math.log(3), rel=1e-4)
+    weights = batch.is_weight[batch.loss_mask.bool()]
+    assert sorted(weights.tolist())[-1] == pytest.approx(2.0)  # r = 3, capped at 2
+    assert torch.isclose(weights, torch.ones(1), atol=1e-5).sum() == 4  # the others: no mismatch, weight 1
+    p = len(prompt) - 1
+    assert batch.old_logp[0, p + 1] == pytest.approx(rollouts[0].logprobs[1] + math.log(3), abs=1e-5)

@@ -35,6 +35,13 @@ def load(tmp_path, config_model=TrainConfig, **keys):
     ({"lr": 1e-4}, "lr: configs have sections now: write it as learner.lr"),
     ({"data": "train.jsonl"}, "data: configs have sections now: write it as data.file"),
     ({"eval_n": 8}, "eval_n: configs have sections now: write it as evaluation.n"),
+    ({"rollout": {"engine": "sglang"}}, "rollout.engine: Input should be 'auto', 'torch', 'vllm' or 'vllm-server'"),
+    ({"rollout": {"engine": "vllm-server"}}, "rollout.server_url: engine vllm-server needs the server's URL"),
+    ({"rollout": {"server_url": "http://x:1"}}, "rollout.server_url: only engine vllm-server reads it"),
+    ({"rollout": {"engine": "vllm-server", "server_url": "http://x:1"}, "lora": {"r": 8}},
+     "rollout.engine: vllm-server does not take LoRA adapters yet"),
+    ({"algo": {"rollout_correction": {"method": "mis", "c_min": 3}}}, "algo.rollout_correction: c_min must be < c_max"),
+    ({"algo": {"rollout_correction": {"method": "ris"}}}, "algo.rollout_correction.method: Input should be 'tis' or 'mis'"),
 ])
 def test_out_of_range_settings_name_the_key(tmp_path, keys, message):
     with pytest.raises(ConfigError) as error:
@@ -117,3 +124,37 @@ def test_print_config_is_yaml_with_a_comment_on_every_key(tmp_path):
     lines = [line for line in text.splitlines() if not line.lstrip().startswith("- ")]
     assert all("  # " in line for line in lines), [line for line in lines if "  # " not in line]
     assert "  eps_high: 0.0004  # upper clip" in text
+
+
+def test_an_engine_that_is_not_installed_is_named_before_any_work(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
+    with pytest.raises(ConfigError, match="rollout.engine: vllm is not installed here: run scripts/setup.sh vllm"):
+        load(tmp_path, rollout={"engine": "vllm"})
+
+
+def test_engine_problems_that_need_the_model_or_the_server_are_named_before_the_run_directory(tmp_path,
+                                                                                            tiny_model_dir):
+    from rlvr.sampling.vllm_backend import EngineError, check_model
+    from rlvr.train.loop import train
+
+    cfg = load(tmp_path, rollout={"engine": "vllm-server", "server_url": "http://127.0.0.1:9"},
+               output=str(tmp_path / "run"))
+    with pytest.raises(EngineError, match="rollout.server_url: cannot reach http://127.0.0.1:9/v1/models"):
+        train(cfg)
+    assert not (tmp_path / "run").exists()
+    pytest.importorskip("vllm", reason="vLLM is not installed: scripts/setup.sh vllm (CI installs it)")
+    with pytest.raises(EngineError, match="does not support head size 16"):  # the test model: 32 wide, 2 heads
+        check_model(tiny_model_dir, 512, 1.0)
+    with pytest.raises(EngineError, match="rollout.kv_cache_gib: 0.0001 GiB does not hold one sequence"):
+        check_model(model_path_of_shipped(), 4096, 0.0001)
+    with pytest.raises(EngineError, match="rollout.kv_cache_gib: 100000.0 GiB is more than"):
+        check_model(model_path_of_shipped(), 512, 100000.0)
+
+
+def model_path_of_shipped():
+    from rlvr.models import model_path
+
+    return model_path("tiny-reasoner")

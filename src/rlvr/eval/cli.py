@@ -55,7 +55,7 @@ def only(items: list, tasks: str | None, domains: str | None) -> list:
 
 
 def make_sampler(model: str, thinking: str, batch_size: int, served_model: str | None, tokenizer: str | None,
-                 prepack_linears: bool | None = None):
+                 prepack_linears: bool | None = None, engine: str = "torch", max_model_len: int = 2048):
     from rlvr.sampling.thinking import Thinking
 
     mode = Thinking.parse(thinking)
@@ -68,6 +68,19 @@ def make_sampler(model: str, thinking: str, batch_size: int, served_model: str |
 
             tok = AutoTokenizer.from_pretrained(tokenizer)
         return HttpSampler(model, model=served_model, tokenizer=tok, thinking=mode)
+    from rlvr.models import model_path, resolve_device
+    from rlvr.sampling import resolve_engine
+
+    if resolve_engine(engine, resolve_device("auto")) == "vllm":
+        from transformers import AutoTokenizer
+
+        from rlvr.sampling.vllm_backend import VllmSampler, check_model
+
+        path = model_path(model)
+        if not path.exists():
+            raise FileNotFoundError(f"model path {path} does not exist")
+        check_model(path, max_model_len, kv_cache_gib=1.0)
+        return VllmSampler(path, AutoTokenizer.from_pretrained(path), batch_size, mode, max_model_len=max_model_len)
     from rlvr.sampling.torch_backend import TorchSampler
 
     return TorchSampler.from_pretrained(model, batch_size=batch_size, thinking=mode, prepack_linears=prepack_linears)
@@ -109,6 +122,8 @@ def eval_command(
     prepack_linears: bool = typer.Option(None, "--prepack-linears/--no-prepack-linears",
                                          help="Large linears through oneDNN with packed weights (torch backend; "
                                               "default: on for CPU)."),
+    engine: str = typer.Option("auto", "--engine", help="Local models: torch | vllm | auto (vllm on CUDA when "
+                               "installed, else torch)."),
     served_model: str = typer.Option(None, "--served-model", help="Model name on the server (default: its first)."),
     tokenizer: str = typer.Option(None, "--tokenizer", help="Tokenizer dir for rendering prompts sent to a server."),
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w", help="Verifier processes."),
@@ -145,7 +160,10 @@ def eval_command(
                                         "seed": seed, "served_model": served_model})
             params = SamplingParams(n=n, temperature=temperature, top_p=top_p, top_k=top_k,
                                     max_new_tokens=max_new_tokens, seed=seed)
-            sampler = make_sampler(model, thinking, batch_size, served_model, tokenizer, prepack_linears)
+            if engine not in ("auto", "torch", "vllm"):
+                raise EvalError(f"--engine: unknown {engine!r}; valid: auto, torch, vllm (a server: --model URL)")
+            sampler = make_sampler(model, thinking, batch_size, served_model, tokenizer, prepack_linears, engine,
+                                   max_model_len=max_new_tokens + 1024)
 
             live = LiveProgress(len(problems))
             with live.progress:

@@ -28,7 +28,7 @@ from rlvr.sampling.thinking import Thinking
 from rlvr.sampling.token_sampler import TokenSampler
 
 
-class EngineError(RuntimeError):
+class EngineError(ValueError):
     """The engine cannot run here (not installed, unsupported model, no memory): one line why."""
 
 
@@ -55,6 +55,49 @@ def import_vllm(kv_cache_gib: float = 1.0):
     import vllm
 
     return vllm
+
+
+def check_model(model_dir: str | Path, max_model_len: int, kv_cache_gib: float) -> None:
+    """What can be checked before vLLM loads (it would fail minutes later, in its own words): the
+    attention head size its CPU kernels support and a KV cache that holds one full sequence and fits
+    in the memory available."""
+    import json
+
+    config = json.loads((Path(model_dir) / "config.json").read_text())
+    heads = config.get("num_attention_heads") or 1
+    head = config.get("head_dim") or config.get("hidden_size", 0) // heads
+    if not torch.cuda.is_available():
+        supported = _cpu_head_sizes()
+        if supported and head not in supported:
+            raise EngineError(f"rollout.engine: vLLM's CPU attention does not support head size {head} of {model_dir} "
+                              f"(supported: {', '.join(map(str, supported))}); use engine torch")
+        per_token = 2 * config.get("num_hidden_layers", 1) * (config.get("num_key_value_heads") or heads) * head * 4
+        needed = per_token * max_model_len / 2**30
+        if kv_cache_gib < needed:
+            raise EngineError(f"rollout.kv_cache_gib: {kv_cache_gib} GiB does not hold one sequence of "
+                              f"{max_model_len} tokens ({needed:.2f} GiB); raise it or lower rollout.max_model_len")
+        available = _available_gib()
+        if available is not None and kv_cache_gib > available:
+            raise EngineError(f"rollout.kv_cache_gib: {kv_cache_gib} GiB is more than the {available:.1f} GiB "
+                              "of memory available")
+
+
+def _cpu_head_sizes() -> list[int]:
+    try:
+        from vllm.v1.attention.backends.cpu_attn import CPUAttentionBackend
+    except Exception:  # another vLLM layout: let vLLM itself say it
+        return []
+    return list(CPUAttentionBackend.get_supported_head_sizes())
+
+
+def _available_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return None
 
 
 class VllmSampler(TokenSampler):

@@ -103,6 +103,24 @@ def lora_model(cfg: TrainConfig, resume_from: Path | None):
                                            target_modules=spec.target_modules, task_type="CAUSAL_LM"))
 
 
+def check_engine(cfg: TrainConfig) -> None:
+    """The rollout engine's problems, before anything is loaded or written: an unsupported model or
+    KV-cache budget for vllm, an unreachable server for vllm-server (one line each)."""
+    engine = resolve_engine(cfg.rollout.engine, resolve_device(cfg.device))
+    if engine == "vllm":
+        from rlvr.sampling.vllm_backend import check_model
+
+        check_model(model_path(cfg.model), max_model_len(cfg), cfg.rollout.kv_cache_gib)
+    elif engine == "vllm-server":
+        from rlvr.sampling.http_backend import HttpSampler, ServerError
+        from rlvr.sampling.vllm_backend import EngineError
+
+        try:
+            HttpSampler(cfg.rollout.server_url, cfg.rollout.server_model, retries=1)  # asks for the served models
+        except ServerError as e:
+            raise EngineError(f"rollout.server_url: {e}") from None
+
+
 def max_model_len(cfg: TrainConfig) -> int:
     """The longest sequence the vLLM engine holds: the generation budget plus room for the prompt."""
     return cfg.rollout.max_model_len or cfg.rollout.max_new_tokens + 512
@@ -277,6 +295,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
     run_dir = cfg.output
     if not model_path(cfg.model).exists():  # before anything is loaded or written
         raise FileNotFoundError(f"model: {cfg.model} is neither a shipped model (tiny-reasoner) nor a directory")
+    check_engine(cfg)
     old = earlier_run(run_dir, resume, overwrite)
     problems, eval_problems = load_problems(cfg)  # a bad `tasks`/`domains` fails here, before the run dir changes
     run_dir.mkdir(parents=True, exist_ok=True)

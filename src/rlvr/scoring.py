@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -39,9 +40,18 @@ WORKER_MEMORY_MB = 4096
 
 def _mp_context() -> multiprocessing.context.BaseContext:
     """fork where the OS has it: workers start fast and user scripts need no `__main__` guard
-    (forkserver/spawn re-import the main script). RLVR_MP_CONTEXT overrides it."""
-    default = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(os.environ.get("RLVR_MP_CONTEXT", default))
+    (forkserver/spawn re-import the main script). forkserver once vLLM runs in this process: a
+    worker forked from it would inherit its gigabytes of address space (then over the workers'
+    memory limit: allocations fail and C code crashes) and its OpenMP threads. RLVR_MP_CONTEXT
+    overrides it."""
+    methods = multiprocessing.get_all_start_methods()
+    default = "fork" if "fork" in methods else "spawn"
+    if "vllm" in sys.modules and "forkserver" in methods:
+        default = "forkserver"
+    context = multiprocessing.get_context(os.environ.get("RLVR_MP_CONTEXT", default))
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(["rlvr.domains"])  # each worker forks with the verifiers imported
+    return context
 
 
 def _init_worker() -> None:

@@ -91,6 +91,31 @@ def test_thinking_modes_and_stop_strings_work_through_vllm(engine):
         engine.thinking = Thinking()
 
 
+def test_an_exploration_methods_extra_sampling_goes_through_vllm(engine, scorer):
+    """Guide re-samples failed groups with the hint in the context: through the vLLM engine the
+    hinted rollouts carry the prompt without the hint (what is trained) and the engine's log-probs."""
+    from rlvr.config import TrainConfig
+    from rlvr.explore import StepContext, make_method
+    from rlvr.explore.base import with_context
+    from rlvr.problems import Rollout, Score
+    from rlvr.rollouts import Group, RolloutStats
+    from rlvr.suites.synthetic import synthetic_suite
+
+    problems = synthetic_suite(per_task=1, levels=(1,), tasks=["arith", "linear"])
+    wrong = [Group(p, [Rollout(problem_id=p.id, text="no", score=Score(reward=0.0, correct=False))] * 4, [False] * 4)
+             for p in problems]
+    ctx = StepContext(engine, scorer, SamplingParams(max_new_tokens=48), 4, 0, 0, RolloutStats())
+    hinted = ctx.sample(problems, 4, 1, [with_context(p.sampler_prompt(), p.hint) for p in problems], source="hint")
+    for group, problem in zip(hinted, problems):
+        plain = engine.encode(problem.sampler_prompt())
+        assert len(group.rollouts) == 4
+        for r in group.rollouts:  # trained on the prompt without the hint, with the engine's log-probs
+            assert r.source == "hint" and r.prompt_ids == plain and len(r.logprobs) == len(r.completion_ids) > 0
+            assert r.score is not None
+    make_method(TrainConfig(method={"name": "guide"})).expand(wrong, ctx)
+    assert ctx.stats.extra["guide_hinted_groups"] == len(problems)
+
+
 def rlvr(*args, env=None, timeout=600):
     return subprocess.run([sys.executable, "-m", "rlvr.cli", *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})

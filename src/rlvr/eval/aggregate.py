@@ -5,7 +5,10 @@ Averaging is labeled: `overall` is the *micro* average over problems; `overall_m
 `pass@1`, `pass@4`, `maj@4`, `avg@n` (mean correctness over all n samples), `bon_verifier`
 (best-of-n by reward), `bon_certainty` (best-of-n by self-certainty with Borda voting, when the
 sampler recorded certainty), `thinking_skipped` (the share of samples whose thinking block is
-empty: a hybrid model answering without reasoning), and `pass@K_ci` = [low, high] bootstrap 95% intervals.
+empty: a hybrid model answering without reasoning), `no_answer` (the share of samples from which
+the verifier could extract no answer: no box, no code block, no `[ANSWER]`; a model that never
+answers in the expected form scores 0 for that reason, not for wrong answers), and `pass@K_ci` =
+[low, high] bootstrap 95% intervals.
 
 Verifier errors (the sandbox did not start, a scoring worker died, bad ground truth) are no
 verdict on the model, so those samples are left out: a problem's metrics use its n' samples
@@ -39,6 +42,7 @@ def problem_metrics(samples: list[dict[str, Any]], ks: list[int], borda_power: f
     c = sum(correct)
     out: dict[str, float] = {"n": n, "c": c, "avg@n": c / n,
                              "thinking_skipped": sum(skipped_thinking(s.get("text", "")) for s in samples) / n,
+                             "no_answer": sum(s.get("extracted") is None for s in samples) / n,
                              **errors}
     for k in (k for k in ks if k <= n):
         out[f"pass@{k}"] = pass_at_k(n, c, k)
@@ -95,3 +99,13 @@ def aggregate(per_problem: Iterable[tuple[str, str, dict[str, float]]], ks: list
         "by_domain": {d: _mean_of(m, ks, with_ci=True) for d, m in sorted(by_domain.items())},
         "by_task": tasks,
     }
+
+
+NO_ANSWER_WARNING = 0.5  # warn for a task where more than this share of samples had no answer to extract
+
+
+def answer_warnings(metrics: dict[str, Any], threshold: float = NO_ANSWER_WARNING) -> list[str]:
+    """One line per task where most samples had no answer the verifier could extract."""
+    return [f"task {task}: {m['no_answer']:.0%} of samples have no answer the verifier could extract (no box, "
+            f"no code block, no [ANSWER]): its score reflects the format, not the reasoning"
+            for task, m in metrics.get("by_task", {}).items() if m.get("no_answer", 0.0) > threshold]

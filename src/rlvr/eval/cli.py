@@ -55,7 +55,8 @@ def only(items: list, tasks: str | None, domains: str | None) -> list:
 
 
 def make_sampler(model: str, thinking: str, batch_size: int, served_model: str | None, tokenizer: str | None,
-                 prepack_linears: bool | None = None, engine: str = "torch", max_model_len: int = 2048):
+                 prepack_linears: bool | None = None, engine: str = "torch", max_model_len: int = 2048,
+                 raw_prompts: bool = False):
     from rlvr.sampling.thinking import Thinking
 
     mode = Thinking.parse(thinking)
@@ -67,7 +68,7 @@ def make_sampler(model: str, thinking: str, batch_size: int, served_model: str |
             from transformers import AutoTokenizer
 
             tok = AutoTokenizer.from_pretrained(tokenizer)
-        return HttpSampler(model, model=served_model, tokenizer=tok, thinking=mode)
+        return HttpSampler(model, model=served_model, tokenizer=tok, thinking=mode, raw_prompts=raw_prompts)
     from rlvr.models import model_path, resolve_device
     from rlvr.sampling import resolve_engine
 
@@ -126,6 +127,8 @@ def eval_command(
                                "installed, else torch)."),
     served_model: str = typer.Option(None, "--served-model", help="Model name on the server (default: its first)."),
     tokenizer: str = typer.Option(None, "--tokenizer", help="Tokenizer dir for rendering prompts sent to a server."),
+    raw_prompts: bool = typer.Option(False, "--raw-prompts", help="Server: send text prompts to /v1/completions as "
+                                     "they are, without a chat template (default: a text prompt is a user message)."),
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w", help="Verifier processes."),
     output: Path = typer.Option(..., "-o", "--output", help="Run directory (rerun to resume)."),
 ) -> None:
@@ -157,13 +160,16 @@ def eval_command(
             check_run_settings(output, {"model": model, "data": data, "format": fmt, "suite": suite, "tasks": tasks,
                                         "domains": domains, "n": n, "thinking": thinking, "temperature": temperature,
                                         "top_p": top_p, "top_k": top_k, "max_new_tokens": max_new_tokens,
-                                        "seed": seed, "served_model": served_model})
+                                        "seed": seed, "served_model": served_model, "raw_prompts": raw_prompts or None,
+                                        "tokenizer": tokenizer})
             params = SamplingParams(n=n, temperature=temperature, top_p=top_p, top_k=top_k,
                                     max_new_tokens=max_new_tokens, seed=seed)
             if engine not in ("auto", "torch", "vllm"):
                 raise EvalError(f"--engine: unknown {engine!r}; valid: auto, torch, vllm (a server: --model URL)")
+            if raw_prompts and not model.startswith(("http://", "https://")):
+                raise EvalError("--raw-prompts applies to a server (--model URL); a local model renders its template")
             sampler = make_sampler(model, thinking, batch_size, served_model, tokenizer, prepack_linears, engine,
-                                   max_model_len=max_new_tokens + 1024)
+                                   max_model_len=max_new_tokens + 1024, raw_prompts=raw_prompts)
 
             live = LiveProgress(len(problems))
             with live.progress:
@@ -187,6 +193,10 @@ def eval_command(
     shown = ", ".join(f"pass@{x} {overall.get(f'pass@{x}', nan):.3f}" for x in ks)
     console.print(f"overall (micro over {overall['problems']} problems): {shown}, maj@{ks[-1]} "
                   f"{overall.get(f'maj@{ks[-1]}', nan):.3f}, avg@n {overall.get('avg@n', nan):.3f}")
+    from rlvr.eval.aggregate import answer_warnings
+
+    for warning in answer_warnings(metrics):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     if overall.get("verifier_errors"):
         console.print(f"[yellow]{overall['verifier_errors']} sample(s) got no verdict (verifier errors) and are left "
                       f"out of the metrics[/yellow]; per task in metrics.json and report.md")

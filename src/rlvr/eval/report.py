@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rlvr.eval.aggregate import answer_warnings
 from rlvr.plots import plt
 
 
@@ -43,7 +44,7 @@ def _row(name: str, m: dict[str, Any], ks: list[int]) -> str:
         ci = m.get(f"pass@{k}_ci")
         cells.append(number(f"pass@{k}") + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""))
     cells += [number(f"maj@{k}") for k in ks]
-    cells += [number("avg@n"), number("bon_verifier"), number("bon_certainty")]
+    cells += [number("avg@n"), number("bon_verifier"), number("bon_certainty"), number("no_answer")]
     cells.append(str(m.get("verifier_errors", "-")))
     return "| " + " | ".join(cells) + " |"
 
@@ -53,10 +54,12 @@ def write_report(metrics: dict[str, Any], run_dir: Path, title: str = "rlvr eval
     ks = metrics["k"]
     plot_pass_at_k(metrics, run_dir / "pass_at_k.png")
     header = ["", "problems", *[f"pass@{k} [95% CI]" for k in ks], *[f"maj@{k}" for k in ks],
-              "avg@n", "best-of-n (verifier)", "best-of-n (certainty)",
+              "avg@n", "best-of-n (verifier)", "best-of-n (certainty)", "no answer extracted",
               "verifier errors (left out)"]
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    warnings = answer_warnings(metrics)
     lines = [f"# {title}", "", f"n = {metrics['n']} samples per problem; k = {ks}.", "",
+             *([f"**Warning:** {w}." for w in warnings] + [""] if warnings else []),
              "## Overall", "", *table,
              _row("overall (micro over problems)", metrics["overall"], ks),
              _row("overall (macro over tasks)", metrics["overall_macro"], ks),

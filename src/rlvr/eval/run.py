@@ -197,8 +197,9 @@ def sample_with(sampler, params) -> Callable[[list[Problem]], list[list[Completi
 
     def sample_fn(batch: list[Problem]) -> list[list[Completion]]:
         groups = sampler.sample([p.sampler_prompt() for p in batch], params)
-        return [[Completion(s.text, s.logprob_sum, len(s.token_ids) or None, s.finish_reason, s.self_certainty)
-                 for s in group] for group in groups]
+        # n_tokens: a server's samples may carry log-probs but no token ids (one log-prob per token)
+        return [[Completion(s.text, s.logprob_sum, len(s.token_ids) or len(s.logprobs) or None, s.finish_reason,
+                            s.self_certainty) for s in group] for group in groups]
 
     return sample_fn
 

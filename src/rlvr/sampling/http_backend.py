@@ -1,11 +1,23 @@
 """Sampling from an OpenAI-compatible server (vLLM, SGLang, llama.cpp, `rlvr serve`).
 
-Chat messages go to `/v1/chat/completions`; text or token-id prompts, and any prompt when a
-local tokenizer renders the chat template (needed for thinking `off` and `budget:N`), go to
-`/v1/completions`. `budget:N` takes two requests, as in the torch backend: the thinking (at most
-N tokens, stopped at the closing tag), then, after the thinking is closed ("\n</think>\n\n"
-appended unless the model's text already holds the tag; servers that drop the stop string
-from the text get it appended, the same closed block), the answer.
+A text prompt is a user message, as for every engine. With a local tokenizer (`--tokenizer`)
+rlvr renders the chat template itself and sends the text to `/v1/completions`; without one,
+messages go to `/v1/chat/completions` and the server renders its own template. A raw completion
+prompt (text sent as it is, no template) is only sent when asked for (`raw_prompts=True`,
+`rlvr eval --raw-prompts`). Token-id prompts go to `/v1/completions`.
+
+Chat requests ask for special tokens to be kept (`skip_special_tokens: false`, a vLLM and SGLang
+extension), so a reasoning model's `<think>`/`</think>` stay in the text and the answer after the
+thinking is found as locally; a server that returns the thinking in a separate `reasoning_content`
+field gets it put back in front of the answer. Thinking modes other than `on` prefill the
+assistant turn: in the rendered text with a tokenizer, or as a final assistant message continued
+by the server (`continue_final_message`, vLLM's extension) without one. A server that refuses the
+extensions is asked again without them, once, and the sampler remembers.
+
+`budget:N` takes two requests, as in the torch backend: the thinking (at most N tokens, stopped at
+the closing tag), then, after the thinking is closed ("\n</think>\n\n" appended unless the
+model's text already holds the tag; servers that drop the stop string from the text get it
+appended, the same closed block), the answer.
 Requests ask for `n` samples and per-token log-probs. At most `concurrency` requests are in
 flight; connection errors, timeouts and 429/5xx answers are retried with exponential backoff;
 a server that cannot be reached or answers malformed data raises `ServerError` with one line
@@ -21,7 +33,7 @@ from typing import Any
 import httpx
 
 from rlvr.sampling.base import Prompt, Sample, SamplingParams
-from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, Thinking, render
+from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, OPEN, PREFILLS, Thinking, render
 
 
 class ServerError(RuntimeError):
@@ -31,7 +43,7 @@ class ServerError(RuntimeError):
 class HttpSampler:
     def __init__(self, base_url: str, model: str | None = None, tokenizer=None, thinking: Thinking = Thinking(),
                  concurrency: int = 8, timeout_s: float = 300.0, retries: int = 4, backoff_s: float = 0.5,
-                 api_key: str | None = None):
+                 api_key: str | None = None, raw_prompts: bool = False):
         self.base_url = base_url.rstrip("/").removesuffix("/v1")
         self.tokenizer = tokenizer
         self.thinking = thinking
@@ -40,9 +52,10 @@ class HttpSampler:
         self.backoff_s = backoff_s
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(timeout=timeout_s, headers=headers)
-        if thinking.mode != "on" and tokenizer is None:
-            raise ValueError(f"thinking '{thinking.mode}' over HTTP needs the model's tokenizer (--tokenizer PATH) "
-                             "to render the chat template")
+        self.raw_prompts = raw_prompts
+        self.extensions = True  # skip_special_tokens / continue_final_message, until a server refuses them
+        if raw_prompts and thinking.mode != "on":
+            raise ValueError(f"thinking '{thinking.mode}' needs a chat template: it cannot apply to raw prompts")
         self.model = model or self._first_model()
 
     def _first_model(self) -> str:
@@ -83,16 +96,59 @@ class HttpSampler:
 
     def _one(self, prompt: Prompt, params: SamplingParams) -> list[Sample]:
         payload = self._payload(params)
-        if isinstance(prompt, list) and prompt and isinstance(prompt[0], dict) and self.tokenizer is None:
-            body = self._request("POST", "/v1/chat/completions", {**payload, "messages": prompt, "logprobs": True})
-            return [self._parse_chat(c) for c in self._choices(body, params.n)]
-        if isinstance(prompt, str) and self.tokenizer is not None:
+        if isinstance(prompt, str) and self.raw_prompts:
+            return self._complete(prompt, payload, params.n)
+        if isinstance(prompt, str):
             prompt = [{"role": "user", "content": prompt}]
         if isinstance(prompt, list) and prompt and isinstance(prompt[0], dict):
+            if self.tokenizer is None:
+                if self.thinking.mode == "budget":
+                    return self._chat_with_budget(prompt, params)
+                return self._chat(prompt, payload, params.n, self._prefill())
             prompt = render(self.tokenizer, prompt, self.thinking)
             if self.thinking.mode == "budget":
                 return self._with_budget(prompt, params)
         return self._complete(prompt, payload, params.n)
+
+    def _prefill(self) -> str:
+        """What the assistant turn opens with in thinking mode `off` / `empty` (nothing for `on`)."""
+        return f"{OPEN}\n{PREFILLS[self.thinking.mode]}" if self.thinking.mode in PREFILLS else ""
+
+    def _chat(self, messages: list[dict], payload: dict[str, Any], n: int, prefill: str = "") -> list[Sample]:
+        """Chat completions; `prefill` opens the assistant turn (continued by the server)."""
+        request = {**payload, "messages": messages, "logprobs": True}
+        if prefill:
+            request["messages"] = [*messages, {"role": "assistant", "content": prefill}]
+        extensions = {"skip_special_tokens": False}
+        if prefill:
+            extensions.update(add_generation_prompt=False, continue_final_message=True)
+        if self.extensions:
+            try:
+                body = self._request("POST", "/v1/chat/completions", {**request, **extensions})
+                return [self._parse_chat(c) for c in self._choices(body, n)]
+            except ServerError as e:
+                if "HTTP 400" not in str(e):
+                    raise
+                self.extensions = False  # an OpenAI-style server that refuses unknown fields
+        if prefill:
+            raise ServerError("thinking modes other than 'on' need a local tokenizer (--tokenizer PATH) with a server "
+                              "that cannot continue an assistant message (vLLM's continue_final_message)")
+        body = self._request("POST", "/v1/chat/completions", request)
+        return [self._parse_chat(c) for c in self._choices(body, n)]
+
+    def _chat_with_budget(self, messages: list[dict], params: SamplingParams) -> list[Sample]:
+        """budget:N over chat: the thinking as an assistant message, then the answer continuing it."""
+        think = {**self._payload(params), "max_tokens": self.thinking.budget, "stop": [CLOSE]}
+        answer = {**self._payload(params), "n": 1, "seed": params.seed + 1}
+        out = []
+        for thought in self._chat(messages, think, params.n):
+            text = thought.text
+            closed = text[: text.index(CLOSE) + len(CLOSE)] if CLOSE in text else text.rstrip() + FORCED_CLOSE
+            reply = self._chat(messages, answer, 1, closed)[0]
+            # a forced close was not sampled: without the tokenizer its tokens are not counted
+            out.append(Sample(text=closed + reply.text, logprobs=thought.logprobs + reply.logprobs,
+                              finish_reason=reply.finish_reason))
+        return out
 
     def _complete(self, prompt: str | list[int], payload: dict[str, Any], n: int) -> list[Sample]:
         body = self._request("POST", "/v1/completions", {**payload, "prompt": prompt, "logprobs": 1})
@@ -126,6 +182,9 @@ class HttpSampler:
     def _parse_chat(choice: dict) -> Sample:
         try:
             text = choice["message"]["content"] or ""
+            reasoning = choice["message"].get("reasoning_content") or choice["message"].get("reasoning")
+            if reasoning and OPEN not in text:  # a server's reasoning parser split the thinking off
+                text = f"{OPEN}\n{reasoning}\n{CLOSE}\n\n{text}"
             content = (choice.get("logprobs") or {}).get("content") or []
             logprobs = [float(t["logprob"]) for t in content]
         except (KeyError, TypeError, ValueError) as e:

@@ -1,7 +1,8 @@
 """A minimal OpenAI-compatible server over TorchSampler (`rlvr serve`).
 
 Implements GET /v1/models, POST /v1/completions and POST /v1/chat/completions with `n`,
-`temperature`, `top_p`, `top_k`, `max_tokens`, `stop`, `seed` and `logprobs`. One request is
+`temperature`, `top_p`, `top_k`, `max_tokens`, `stop`, `seed`, `logprobs` and vLLM's
+`continue_final_message`; special tokens are always kept in the text. One request is
 generated at a time. Meant for tests and small local models; use vLLM or SGLang at scale.
 
     python -m rlvr.sampling.serve --model DIR [--port 0]   # prints "listening on PORT"
@@ -61,6 +62,10 @@ def make_handler(sampler: TorchSampler, name: str):
                 return self._send(400, {"error": {"message": "missing 'messages'" if chat else "missing 'prompt'"}})
             if not chat and isinstance(prompt, str):
                 prompt = sampler.tokenizer(prompt, add_special_tokens=False)["input_ids"]  # raw text, no template
+            if chat and body.get("continue_final_message") and prompt and prompt[-1].get("role") == "assistant":
+                # vLLM's extension: the last assistant message is continued, not answered
+                opened = sampler.tokenizer.apply_chat_template(prompt[:-1], tokenize=False, add_generation_prompt=True)
+                prompt = sampler.tokenizer(opened + prompt[-1]["content"], add_special_tokens=False)["input_ids"]
             with lock:
                 samples = sampler.sample([prompt], params)[0]
             choices = []

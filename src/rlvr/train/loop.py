@@ -173,8 +173,9 @@ def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: d
         "sample_tok_s": rollout.tokens / max(rollout.sample_s, 1e-9),
         "train_tok_s": learn.get("train_tokens", 0) / max(learn.get("learn_s", 1e-9), 1e-9),
         "time_s": {"sampling": rollout.sample_s, "scoring": rollout.score_s, "learning": learn.get("learn_s", 0.0),
-                   "pushing_weights": learn.get("push_s", 0.0), "total": seconds},
-        **{k: v for k, v in learn.items() if k not in ("learn_s", "train_tokens", "push_s")},
+                   "recomputing_logprobs": learn.get("recompute_s", 0.0), "pushing_weights": learn.get("push_s", 0.0),
+                   "total": seconds},
+        **{k: v for k, v in learn.items() if k not in ("learn_s", "train_tokens", "push_s", "recompute_s")},
         **rollout.extra,
     }
 
@@ -260,8 +261,10 @@ def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int,
                             rehearsal)
         shuffle = torch.Generator().manual_seed(cfg.seed * 7919 + step)
         plan = update_plan(cfg)
+        t_recompute = time.perf_counter()
         mismatch = correct_engine_mismatch(state.model, batch, plan, cfg.algo.rollout_correction) \
             if recomputes_logprobs(cfg) else {}
+        mismatch["recompute_s"] = time.perf_counter() - t_recompute
         learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, plan,
                               state.method.offpolicy(), state.reference, shuffle)
         t_push = time.perf_counter()

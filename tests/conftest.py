@@ -1,4 +1,5 @@
 import json
+import socket
 
 import pytest
 
@@ -61,3 +62,52 @@ def rubric_data(tmp_path):
     path = tmp_path / "train.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory):
+    """A real vLLM OpenAI-compatible server (the CPU build) with the shipped tiny reasoner, served
+    as `tiny`, its development routes on; started once for the session."""
+    pytest.importorskip("vllm", reason="vLLM is not installed: scripts/setup.sh vllm (CI installs it)")
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from rlvr.models import model_path
+
+    shipped = model_path("tiny-reasoner")
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    env = {**os.environ, "VLLM_SERVER_DEV_MODE": "1", "VLLM_CPU_KVCACHE_SPACE": "1",
+           "VLLM_CPU_OMP_THREADS_BIND": "nobind", "OMP_NUM_THREADS": "1"}
+    with open(log, "w") as sink:
+        server = subprocess.Popen([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(shipped),
+                                   "--served-model-name", "tiny", "--dtype", "float32", "--enforce-eager",
+                                   "--logprobs-mode", "processed_logprobs", "--max-model-len", "1024",
+                                   "--host", "127.0.0.1", "--port", str(port)], stdout=sink, stderr=subprocess.STDOUT,
+                                  env=env)
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"vLLM server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(1)
+    else:
+        server.kill()
+        pytest.fail(f"vLLM server did not start in 240 s: {log.read_text()[-2000:]}")
+    yield url
+    server.terminate()
+    server.wait(timeout=30)

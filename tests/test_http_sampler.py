@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from rlvr.sampling.base import SamplingParams
-from rlvr.sampling.http_backend import HttpSampler, ServerError
+from rlvr.sampling.http_backend import HttpSampler, ServerError, prompt_seed
 from rlvr.sampling.torch_backend import TorchSampler
 
 
@@ -27,12 +27,20 @@ def test_chat_and_completions_match_the_local_sampler(server, tiny_model_dir):
     params = SamplingParams(n=3, temperature=0.8, max_new_tokens=10, seed=7)
     messages = [{"role": "user", "content": "Compute 2 + 2."}]
     chat = remote.sample([messages, messages], params)
-    local = TorchSampler.from_pretrained(tiny_model_dir).sample([messages], params)[0]
+    # each request is seeded from the run's seed and its prompt (prompt_seed): the same seed locally
+    local_sampler = TorchSampler.from_pretrained(tiny_model_dir)
+    local = local_sampler.sample([messages], SamplingParams(**{**params.__dict__, "seed": prompt_seed(7, messages)}))[0]
     assert [len(g) for g in chat] == [3, 3]
     assert [s.text for s in chat[0]] == [s.text for s in local]
     for got, want in zip(chat[0], local):
         assert got.logprobs == pytest.approx(want.logprobs, abs=1e-5)
-    raw = remote.sample(["Compute"], SamplingParams(n=2, max_new_tokens=5, temperature=0))[0]
+    # a text prompt is a user message, over HTTP as locally; a bare completion only when asked for
+    text = remote.sample(["Compute 2 + 2."], params)[0]
+    same_seed = SamplingParams(**{**params.__dict__, "seed": prompt_seed(7, "Compute 2 + 2.")})
+    assert [s.text for s in text] == [s.text for s in local_sampler.sample([messages], same_seed)[0]]
+    assert prompt_seed(7, "a") != prompt_seed(7, "b") and prompt_seed(7, "a") == prompt_seed(7, "a")
+    raw = HttpSampler(server, raw_prompts=True).sample(["Compute"], SamplingParams(n=2, max_new_tokens=5,
+                                                                                   temperature=0))[0]
     assert all(s.finish_reason in ("stop", "length") and len(s.logprobs) >= 1 for s in raw)
 
 
@@ -71,5 +79,9 @@ def test_thinking_budget_over_http_matches_the_local_sampler(server, tiny_model_
         for g, w in zip(got, want):
             assert "</think>" in g.text and g.finish_reason == w.finish_reason
             assert g.logprobs == pytest.approx(w.logprobs, abs=1e-5)  # forced close tokens: 0 on both sides
-    with pytest.raises(ValueError, match="needs the model's tokenizer"):
-        HttpSampler(server, thinking=budget)
+    # without a tokenizer the server renders the template and continues the closed thinking block
+    chat = HttpSampler(server, thinking=budget, concurrency=2)
+    for s in chat.sample(["Compute 2 + 2."], greedy)[0]:
+        assert "</think>" in s.text and s.finish_reason in ("stop", "length") and s.logprobs
+    with pytest.raises(ValueError, match="cannot apply to raw prompts"):
+        HttpSampler(server, thinking=budget, raw_prompts=True)

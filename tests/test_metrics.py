@@ -108,3 +108,22 @@ def test_verifier_errors_are_left_out_of_pass_at_k_and_counted():
     assert m["overall"]["pass@1"] == pytest.approx(0.25)  # (0.5 + 0) / 2: the errors weigh nothing
     assert m["overall"]["pass@4"] == 0.0 and len(m["overall"]["pass@4_ci"]) == 2  # only `full` has 4 verdicts
     assert (m["by_task"]["t"]["verifier_errors"], m["overall"]["problems_without_verdict"]) == (6, 1)
+
+
+def test_missing_answers_are_reported_per_task_and_warned_about(tmp_path):
+    from rlvr.eval.aggregate import answer_warnings
+    from rlvr.eval.report import write_report
+
+    def sample(i, extracted, correct=False):
+        return {"sample": i, "correct": correct, "reward": float(correct), "extracted": extracted, "text": "t"}
+
+    silent = problem_metrics([sample(0, None), sample(1, None), sample(2, None), sample(3, "5", True)], [1])
+    assert silent["no_answer"] == 0.75
+    answering = problem_metrics([sample(0, "1"), sample(1, "2")], [1])
+    assert answering["no_answer"] == 0.0
+    metrics = aggregate([("code", "write_function", silent), ("math", "arith", answering)], [1], 4)
+    assert metrics["by_task"]["write_function"]["no_answer"] == 0.75 and metrics["overall"]["no_answer"] == 0.375
+    warnings = answer_warnings(metrics)
+    assert len(warnings) == 1 and warnings[0].startswith("task write_function: 75% of samples have no answer")
+    report = write_report(metrics, tmp_path).read_text()
+    assert "**Warning:** task write_function: 75%" in report and "no answer extracted" in report

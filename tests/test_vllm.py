@@ -6,10 +6,8 @@ server run in their own processes.
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -165,45 +163,6 @@ def test_rlvr_eval_with_the_vllm_engine_scores_like_the_torch_engine(tmp_path):
     assert abs(runs["torch"] - runs["vllm"]) < 0.15, runs
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def vllm_server(tmp_path_factory):
-    """A real vLLM OpenAI-compatible server with the tiny reasoner, its development routes on."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    env = {**os.environ, "VLLM_SERVER_DEV_MODE": "1", "VLLM_CPU_KVCACHE_SPACE": "1",
-           "VLLM_CPU_OMP_THREADS_BIND": "nobind", "OMP_NUM_THREADS": "1"}
-    with open(log, "w") as sink:
-        server = subprocess.Popen([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(SHIPPED),
-                                   "--served-model-name", "tiny", "--dtype", "float32", "--enforce-eager",
-                                   "--logprobs-mode", "processed_logprobs", "--max-model-len", "1024",
-                                   "--host", "127.0.0.1", "--port", str(port)], stdout=sink, stderr=subprocess.STDOUT,
-                                  env=env)
-    url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"vLLM server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(1)
-    else:
-        server.kill()
-        pytest.fail(f"vLLM server did not start in 240 s: {log.read_text()[-2000:]}")
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
-
-
 @pytest.mark.slow
 def test_vllm_server_engine_samples_pushes_and_matches_the_trainer(vllm_server, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -213,15 +172,20 @@ def test_vllm_server_engine_samples_pushes_and_matches_the_trainer(vllm_server, 
     model = AutoModelForCausalLM.from_pretrained(SHIPPED, dtype=torch.float32).eval()
     sampler = VllmServerSampler(vllm_server, AutoTokenizer.from_pretrained(SHIPPED), tmp_path / "weights")
     sampler.attach(model)
-    assert worst_logprob_gap(sampler, model) < PARITY
-    perturb(model, seed=2)
-    assert worst_logprob_gap(sampler, model) > 100 * PARITY  # the server still has the old weights
-    sampler.sync_weights()
-    assert worst_logprob_gap(sampler, model) < PARITY
+    try:
+        assert worst_logprob_gap(sampler, model) < PARITY
+        perturb(model, seed=2)
+        assert worst_logprob_gap(sampler, model) > 100 * PARITY  # the server still has the old weights
+        sampler.sync_weights()
+        assert worst_logprob_gap(sampler, model) < PARITY
 
-    config = train_config(tmp_path, "served", 2, engine="vllm-server", server_url=vllm_server)
-    out = rlvr("train", config)
-    assert out.returncode == 0, out.stderr[-2000:]
-    rows = steps_of(tmp_path / "served")
-    assert [r["step"] for r in rows] == [1, 2]
-    assert all(r["mismatch_abs_logp_max"] < 1e-3 for r in rows)  # step 2 sampled the weights step 1 pushed
+        config = train_config(tmp_path, "served", 2, engine="vllm-server", server_url=vllm_server)
+        out = rlvr("train", config)
+        assert out.returncode == 0, out.stderr[-2000:]
+        rows = steps_of(tmp_path / "served")
+        assert [r["step"] for r in rows] == [1, 2]
+        assert all(r["mismatch_abs_logp_max"] < 1e-3 for r in rows)  # step 2 sampled the weights step 1 pushed
+    finally:  # the server is shared by the session: give it the shipped weights back
+        sampler.http._request("POST", "/collective_rpc", {"method": "reload_weights", "kwargs": {
+            "weights_path": str(SHIPPED), "is_checkpoint_format": True}})
+        sampler.http._request("POST", "/reset_prefix_cache")

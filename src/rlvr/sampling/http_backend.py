@@ -94,7 +94,24 @@ class HttpSampler:
             payload["stop"] = list(params.stop)
         return payload
 
+    def _post(self, path: str, request: dict[str, Any], extensions: dict[str, Any]) -> dict:
+        """POST with the vLLM/SGLang extensions, or without them once a server refused them."""
+        if self.extensions:
+            try:
+                return self._request("POST", path, {**request, **extensions})
+            except ServerError as e:
+                if "HTTP 400" not in str(e):
+                    raise
+                self.extensions = False  # an OpenAI-style server that refuses unknown fields
+        if "continue_final_message" in extensions:
+            raise ServerError("thinking modes other than 'on' need a local tokenizer (--tokenizer PATH) with a server "
+                              "that cannot continue an assistant message (vLLM's continue_final_message)")
+        return self._request("POST", path, request)
+
     def _one(self, prompt: Prompt, params: SamplingParams) -> list[Sample]:
+        # each prompt its own seed: one seed for every request would give every problem the same
+        # random draws (a vLLM request's samples take seeds s, s+1, ...), correlating their errors
+        params = SamplingParams(**{**params.__dict__, "seed": prompt_seed(params.seed, prompt)})
         payload = self._payload(params)
         if isinstance(prompt, str) and self.raw_prompts:
             return self._complete(prompt, payload, params.n)
@@ -114,59 +131,63 @@ class HttpSampler:
         """What the assistant turn opens with in thinking mode `off` / `empty` (nothing for `on`)."""
         return f"{OPEN}\n{PREFILLS[self.thinking.mode]}" if self.thinking.mode in PREFILLS else ""
 
-    def _chat(self, messages: list[dict], payload: dict[str, Any], n: int, prefill: str = "") -> list[Sample]:
-        """Chat completions; `prefill` opens the assistant turn (continued by the server)."""
+    def _chat(self, messages: list[dict], payload: dict[str, Any], n: int, prefill: str = "",
+              keep_stop: bool = False) -> list[Sample]:
+        """Chat completions; `prefill` opens the assistant turn (continued by the server);
+        `keep_stop`: the text ends with the stop string that ended it (as the tokens do)."""
         request = {**payload, "messages": messages, "logprobs": True}
+        extensions: dict[str, Any] = {"skip_special_tokens": False, "include_stop_str_in_output": keep_stop}
         if prefill:
             request["messages"] = [*messages, {"role": "assistant", "content": prefill}]
-        extensions = {"skip_special_tokens": False}
-        if prefill:
             extensions.update(add_generation_prompt=False, continue_final_message=True)
-        if self.extensions:
-            try:
-                body = self._request("POST", "/v1/chat/completions", {**request, **extensions})
-                return [self._parse_chat(c) for c in self._choices(body, n)]
-            except ServerError as e:
-                if "HTTP 400" not in str(e):
-                    raise
-                self.extensions = False  # an OpenAI-style server that refuses unknown fields
-        if prefill:
-            raise ServerError("thinking modes other than 'on' need a local tokenizer (--tokenizer PATH) with a server "
-                              "that cannot continue an assistant message (vLLM's continue_final_message)")
-        body = self._request("POST", "/v1/chat/completions", request)
+        body = self._post("/v1/chat/completions", request, extensions)
         return [self._parse_chat(c) for c in self._choices(body, n)]
 
     def _chat_with_budget(self, messages: list[dict], params: SamplingParams) -> list[Sample]:
         """budget:N over chat: the thinking as an assistant message, then the answer continuing it."""
         think = {**self._payload(params), "max_tokens": self.thinking.budget, "stop": [CLOSE]}
-        answer = {**self._payload(params), "n": 1, "seed": params.seed + 1}
+        answer = {**self._payload(params), "n": 1, "seed": params.seed + params.n}  # past the thoughts
         out = []
-        for thought in self._chat(messages, think, params.n):
+        for i, thought in enumerate(self._chat(messages, think, params.n, keep_stop=True)):
             text = thought.text
-            closed = text[: text.index(CLOSE) + len(CLOSE)] if CLOSE in text else text.rstrip() + FORCED_CLOSE
-            reply = self._chat(messages, answer, 1, closed)[0]
+            closed = text[: text.index(CLOSE) + len(CLOSE)] if CLOSE in text else text + FORCED_CLOSE
+            reply = self._chat(messages, {**answer, "seed": answer["seed"] + i}, 1, closed)[0]
             # a forced close was not sampled: without the tokenizer its tokens are not counted
             out.append(Sample(text=closed + reply.text, logprobs=thought.logprobs + reply.logprobs,
                               finish_reason=reply.finish_reason))
         return out
 
-    def _complete(self, prompt: str | list[int], payload: dict[str, Any], n: int) -> list[Sample]:
-        body = self._request("POST", "/v1/completions", {**payload, "prompt": prompt, "logprobs": 1})
+    def _complete(self, prompt: str | list[int], payload: dict[str, Any], n: int, keep_stop: bool = False
+                  ) -> list[Sample]:
+        # special tokens kept: a thinking block's tags are part of what the answer request continues
+        body = self._post("/v1/completions", {**payload, "prompt": prompt, "logprobs": 1},
+                          {"skip_special_tokens": False, "include_stop_str_in_output": keep_stop,
+                           "return_token_ids": True})
         return [self._parse_completion(c) for c in self._choices(body, n)]
 
     def _with_budget(self, prompt: str, params: SamplingParams) -> list[Sample]:
         """Thinking capped at the budget, closed, then an answer within max_new_tokens; forced
         closing tokens carry log-prob 0 (not sampled)."""
         think = {**self._payload(params), "max_tokens": self.thinking.budget, "stop": [CLOSE]}
-        answer = {**self._payload(params), "n": 1, "seed": params.seed + 1}
-        forced = len(self.tokenizer(FORCED_CLOSE, add_special_tokens=False)["input_ids"])
+        answer = {**self._payload(params), "n": 1, "seed": params.seed + params.n}  # past the thoughts
+        close_ids = self.tokenizer(FORCED_CLOSE, add_special_tokens=False)["input_ids"]
+        prompt_ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         out = []
-        for thought in self._complete(prompt, think, params.n):
-            if CLOSE in thought.text:  # the server kept the model's own closing tag
+        for i, thought in enumerate(self._complete(prompt_ids, think, params.n, keep_stop=True)):
+            if CLOSE in thought.text:  # the model closed its thinking itself (the server kept the tag)
                 text, logprobs = thought.text[: thought.text.index(CLOSE) + len(CLOSE)], thought.logprobs
+                ids = thought.token_ids
             else:
-                text, logprobs = thought.text + FORCED_CLOSE, thought.logprobs + [0.0] * forced
-            reply = self._complete(prompt + text, answer, 1)[0]
+                text, logprobs = thought.text + FORCED_CLOSE, thought.logprobs + [0.0] * len(close_ids)
+                ids = list(thought.token_ids)
+                if ids and ids[-1] in self.tokenizer.all_special_ids:  # ended without closing: drop the EOS
+                    ids, logprobs = ids[:-1], logprobs[:-1 - len(close_ids)] + [0.0] * len(close_ids)
+                ids = ids + close_ids if ids else []
+            # continue from the sampled tokens themselves where the server returned them (as the
+            # local engines do); re-tokenizing the text can cut it differently at the joins
+            # each thought's answer its own seed: one seed would give them all the same random draws
+            reply = self._complete(prompt_ids + ids if ids else prompt + text, {**answer, "seed": answer["seed"] + i},
+                                   1)[0]
             out.append(Sample(text=text + reply.text, logprobs=logprobs + reply.logprobs,
                               finish_reason=reply.finish_reason))
         return out
@@ -197,13 +218,22 @@ class HttpSampler:
             text = choice["text"]
             lp = choice.get("logprobs") or {}
             logprobs = [float(x) for x in lp.get("token_logprobs") or [] if x is not None]
+            token_ids = [int(t) for t in choice.get("token_ids") or []]  # vLLM's return_token_ids
         except (KeyError, TypeError, ValueError) as e:
             raise ServerError(f"malformed completion choice ({type(e).__name__}: {e})") from None
-        return Sample(text=text, logprobs=logprobs, finish_reason=_reason(choice))
+        return Sample(text=text, token_ids=token_ids if len(token_ids) == len(logprobs) else [], logprobs=logprobs,
+                      finish_reason=_reason(choice))
 
     def sample(self, prompts: list[Prompt], params: SamplingParams) -> list[list[Sample]]:
         with ThreadPoolExecutor(self.concurrency) as pool:
             return list(pool.map(lambda p: self._one(p, params), prompts))
+
+
+def prompt_seed(seed: int, prompt: Prompt) -> int:
+    """A request's seed: the run's seed and the prompt, so a rerun (or resume) repeats it."""
+    import zlib
+
+    return (seed * 1_000_003 + zlib.crc32(repr(prompt).encode())) % 2**31
 
 
 def _reason(choice: dict) -> str:

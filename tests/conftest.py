@@ -70,11 +70,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def vllm_server(tmp_path_factory):
     """A real vLLM OpenAI-compatible server (the CPU build) with the shipped tiny reasoner, served
-    as `tiny`, its development routes on; started once for the session."""
-    pytest.importorskip("vllm", reason="vLLM is not installed: scripts/setup.sh vllm (CI installs it)")
+    as `tiny`, its development routes on; one per test module, stopped after it (an idle vLLM CPU
+    server keeps its cores busy polling, which would slow every later test)."""
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is None:  # not importorskip: importing vLLM here changes this process
+        pytest.skip("vLLM is not installed: scripts/setup.sh vllm (CI installs it)")
     import os
     import subprocess
     import sys

@@ -135,9 +135,8 @@ def test_an_engine_that_is_not_installed_is_named_before_any_work(tmp_path, monk
         load(tmp_path, rollout={"engine": "vllm"})
 
 
-def test_engine_problems_that_need_the_model_or_the_server_are_named_before_the_run_directory(tmp_path,
-                                                                                            tiny_model_dir):
-    from rlvr.sampling.vllm_backend import EngineError, check_model
+def test_an_unreachable_engine_server_is_named_before_the_run_directory(tmp_path):
+    from rlvr.sampling.vllm_backend import EngineError
     from rlvr.train.loop import train
 
     cfg = load(tmp_path, rollout={"engine": "vllm-server", "server_url": "http://127.0.0.1:9"},
@@ -145,16 +144,3 @@ def test_engine_problems_that_need_the_model_or_the_server_are_named_before_the_
     with pytest.raises(EngineError, match="rollout.server_url: cannot reach http://127.0.0.1:9/v1/models"):
         train(cfg)
     assert not (tmp_path / "run").exists()
-    pytest.importorskip("vllm", reason="vLLM is not installed: scripts/setup.sh vllm (CI installs it)")
-    with pytest.raises(EngineError, match="does not support head size 16"):  # the test model: 32 wide, 2 heads
-        check_model(tiny_model_dir, 512, 1.0)
-    with pytest.raises(EngineError, match="rollout.kv_cache_gib: 0.0001 GiB does not hold one sequence"):
-        check_model(model_path_of_shipped(), 4096, 0.0001)
-    with pytest.raises(EngineError, match="rollout.kv_cache_gib: 100000.0 GiB is more than"):
-        check_model(model_path_of_shipped(), 512, 100000.0)
-
-
-def model_path_of_shipped():
-    from rlvr.models import model_path
-
-    return model_path("tiny-reasoner")

@@ -189,3 +189,14 @@ def test_vllm_server_engine_samples_pushes_and_matches_the_trainer(vllm_server, 
         sampler.http._request("POST", "/collective_rpc", {"method": "reload_weights", "kwargs": {
             "weights_path": str(SHIPPED), "is_checkpoint_format": True}})
         sampler.http._request("POST", "/reset_prefix_cache")
+
+
+def test_what_vllm_cannot_run_is_named_before_it_loads(tiny_model_dir):
+    from rlvr.sampling.vllm_backend import EngineError, check_model
+
+    with pytest.raises(EngineError, match="does not support head size 16"):  # the test model: 32 wide, 2 heads
+        check_model(tiny_model_dir, 512, 1.0)
+    with pytest.raises(EngineError, match="rollout.kv_cache_gib: 0.0001 GiB does not hold one sequence"):
+        check_model(SHIPPED, 4096, 0.0001)
+    with pytest.raises(EngineError, match="rollout.kv_cache_gib: 100000.0 GiB is more than"):
+        check_model(SHIPPED, 512, 100000.0)

@@ -22,6 +22,7 @@ from rlvr.config import AlgoConfig
 from rlvr.explore import METHODS  # noqa: F401 (the methods register the losses of the rollouts they add)
 from rlvr.problems import Rollout
 from rlvr.rollouts import Group
+from rlvr.train.distributed import SINGLE, Ranks
 from rlvr.train.forward import policy_logprobs, shared_prompt_logprobs
 
 
@@ -259,8 +260,14 @@ def grouped_length_order(batch: Batch) -> torch.Tensor:
     return longest[batch.group] * (int(batch.group.max()) + 1) + batch.group
 
 
+def loss_terms() -> list[str]:
+    """Every loss term a registered row loss can add to (the same list on every rank)."""
+    return sorted({ROW_LOSSES.get(name).term for name in ROW_LOSSES.names()} | {"policy"})
+
+
 def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, plan: UpdatePlan = UpdatePlan(),
-                  off: OffPolicySpec = OffPolicySpec(), reference=None, generator=None) -> dict[str, float]:
+                  off: OffPolicySpec = OffPolicySpec(), reference=None, generator=None,
+                  ranks: Ranks = SINGLE) -> dict[str, float]:
     """PPO epochs; one optimizer step per minibatch, its gradient accumulated over microbatches
     so memory is bounded by the microbatch; returns averaged metrics. Microbatches take a
     minibatch's rows group by group, groups in order of their longest row, and are cut to their
@@ -269,12 +276,21 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
     Rows whose advantage is 0 have zero gradient when no entropy or KL term is on, so they are
     not run through the model (`plan.skip_zero_advantage`); the aggregation still divides by the
     whole minibatch, so the gradient is exactly the same (zero-variance groups are often most of
-    a batch: this is the largest saving of a step)."""
+    a batch: this is the largest saving of a step).
+
+    With several ranks (`ranks`, rlvr.train.distributed) each holds its share of the step's groups:
+    every rank runs the same number of optimizer steps, each term is divided by its global
+    normalizer (summed over the ranks before the backward pass) and the gradients are summed, so
+    the update is the one a single process makes on the whole batch (tests/test_distributed.py)."""
     rows = batch.input_ids.shape[0]
     inert = (batch.advantages == 0) & ~batch.without_advantage()
     skip = plan.skip_zero_advantage and not terms_without_advantage(algo, reference)
-    minibatch = plan.minibatch or rows
+    # plan.minibatch counts rows of the global batch: each rank takes its share of each
+    minibatch = -(-plan.minibatch // ranks.world) if plan.minibatch else rows
+    minibatches = ranks.max(-(-rows // max(minibatch, 1)))
     microbatch = min(plan.microbatch or minibatch, minibatch)
+    terms_all = loss_terms()
+    parameters = [p for p in model.parameters() if p.requires_grad]
     order_key = grouped_length_order(batch)
     loss_cfg = loss_config(algo, plan)
     model.train()
@@ -283,12 +299,15 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
     t0 = time.perf_counter()
     for _ in range(plan.epochs):
         order = torch.randperm(rows, generator=generator)
-        for start in range(0, rows, minibatch):
-            mini = order[start : start + minibatch]
-            if batch.loss_mask[mini].sum() == 0:
-                continue
-            optimizer.zero_grad(set_to_none=True)
+        for number in range(minibatches):
+            mini = order[number * minibatch : (number + 1) * minibatch]
             full = batch.term_masks(mini)
+            local = [aggregation_weight(algo.aggregation, full[t]) if t in full else 0.0 for t in terms_all]
+            sums = ranks.sum([*local, float(batch.loss_mask[mini].sum())])  # one collective
+            if sums[-1] == 0:  # no rank has a token to train in this minibatch
+                continue
+            normalizer = dict(zip(terms_all, sums))
+            optimizer.zero_grad(set_to_none=True)
             step_metrics: dict[str, float] = {"loss": 0.0}
             micro_count = 0
             active = mini[~inert[mini]] if skip else mini
@@ -298,8 +317,7 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
                 if batch.loss_mask[idx].sum() == 0:
                     continue
                 terms, masks, metrics = minibatch_loss(model, batch, idx, algo, off, loss_cfg, plan, reference)
-                loss = sum(value * aggregation_weight(algo.aggregation, masks[name])
-                           / max(aggregation_weight(algo.aggregation, full[name]), 1e-9)
+                loss = sum(value * aggregation_weight(algo.aggregation, masks[name]) / max(normalizer[name], 1e-9)
                            for name, value in terms.items())
                 loss.backward()
                 step_metrics["loss"] += loss.item()
@@ -309,7 +327,8 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
             for key in step_metrics:
                 if key != "loss":
                     step_metrics[key] /= max(micro_count, 1)
-            step_metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), plan.grad_clip))
+            ranks.sum_gradients(parameters)
+            step_metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(parameters, plan.grad_clip))
             optimizer.step()
             for key, value in step_metrics.items():
                 totals[key] = totals.get(key, 0.0) + value

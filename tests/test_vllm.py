@@ -4,6 +4,7 @@ One in-process engine serves the module (vLLM holds process-wide state); trainin
 server run in their own processes.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -12,10 +13,12 @@ import sys
 import pytest
 import torch
 
-pytest.importorskip("vllm", reason="vLLM is not installed: scripts/setup.sh vllm (CI installs it)")
+from rlvr.models import model_path
+from rlvr.sampling.base import SamplingParams
 
-from rlvr.models import model_path  # noqa: E402
-from rlvr.sampling.base import SamplingParams  # noqa: E402
+# a marker, not importorskip: importing vLLM at collection would put it in the whole test process
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("vllm") is None,
+                                reason="vLLM is not installed: scripts/setup.sh vllm (CI installs it)")
 
 SHIPPED = model_path("tiny-reasoner")
 PROMPTS = ["Compute 3 + 4. Put the final answer in \\boxed{}.", "Compute 12 - 5. Put the final answer in \\boxed{}."]

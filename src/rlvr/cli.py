@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
@@ -234,12 +235,18 @@ def train(
     print_config: bool = typer.Option(False, "--print-config", help="Show the resolved config with defaults and exit."),
     set_: list[str] = typer.Option([], "--set", help="Override a key: --set steps=50 --set algo.eps_high=0.28 (the "
                                    "value is read as YAML); with --resume, e.g. to extend a finished run."),
+    nproc: int = typer.Option(1, "--nproc", min=1, help="Train on N processes of this machine (torchrun "
+                              "--nproc-per-node N; for several machines run torchrun yourself: docs/distributed.md)."),
 ) -> None:
     """RLVR training (GRPO family) with checkpoints, metrics, a before/after table and a report.
 
     Without CONFIG: the main job (rlvr/configs/main.yaml: the shipped tiny reasoner, GRPO)."""
     from rlvr.config import ConfigError, TrainConfig, load_config
     from rlvr.train.loop import train as run_train
+
+    if nproc > 1:  # the same command under torchrun, which starts N ranks and ends them all if one dies
+        os.execvp(sys.executable, [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nproc),
+                                   "-m", "rlvr.cli", *without_nproc(sys.argv[1:])])
 
     if config is not None and resume is not None:
         console.print("[red]error:[/red] give CONFIG.yaml or --resume RUN_DIR, not both")
@@ -261,10 +268,16 @@ def train(
 
         print(commented_yaml(cfg), end="")
         return
+    from rlvr.train.distributed import join
+
+    ranks = join()
     try:
+        if not ranks.main:  # one console view: rank 0's
+            run_train(cfg, resume=resume is not None, log=lambda *a: None, overwrite=overwrite, ranks=ranks)
+            return
         with TrainView(cfg.steps) as view:
             report = run_train(cfg, resume=resume is not None, log=view.progress.console.print, overwrite=overwrite,
-                               on_step=view)
+                               on_step=view, ranks=ranks)
     except (FileExistsError, FileNotFoundError, KeyError, ValueError) as e:
         fail(e)
     except KeyboardInterrupt:
@@ -273,6 +286,19 @@ def train(
         raise typer.Exit(130) from None
     print_before_after(report.parent)
     console.print(f"report: {report}")
+
+
+def without_nproc(argv: list[str]) -> list[str]:
+    """The command line less `--nproc N` (what each rank runs under torchrun)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip or arg.startswith("--nproc="):
+            skip = False
+            continue
+        skip = arg == "--nproc"
+        if not skip:
+            out.append(arg)
+    return out
 
 
 def parse_overrides(pairs: list[str]) -> dict:

@@ -207,10 +207,12 @@ def sample_with(sampler, params) -> Callable[[list[Problem]], list[list[Completi
 def evaluate_sampler(
     problems: list[Problem], sample_fn: Callable[[list[Problem]], list[list[Completion]]], run_dir: Path,
     ks: list[int], n: int, workers: int, batch_problems: int = 8,
-    progress: Callable[[list[dict]], None] | None = None,
+    progress: Callable[[list[dict]], None] | None = None, shard: tuple[int, int] = (0, 1),
 ) -> dict[str, Any]:
     """Sample n completions per problem with `sample_fn` (a batch of problems at a time),
-    scoring each batch in the background while the next one is sampled."""
+    scoring each batch in the background while the next one is sampled. `shard=(i, count)`:
+    only batches i, i + count, ... (whole batches, so each is sampled as one process would
+    sample it); the shards' samples are merged by `merge_shards`, and a shard returns {}."""
     check_ks(ks, n)
     if not problems:
         raise EvalError("the data has no problems: nothing to evaluate")
@@ -219,7 +221,7 @@ def evaluate_sampler(
     with Scorer(workers=workers) as scorer:
         writer = SampleWriter(state, scorer, progress)
         try:
-            for start in range(0, len(todo), batch_problems):
+            for start in range(shard[0] * batch_problems, len(todo), shard[1] * batch_problems):
                 batch = todo[start : start + batch_problems]
                 outputs = sample_fn(batch)
                 if len(outputs) != len(batch):
@@ -228,7 +230,14 @@ def evaluate_sampler(
                     writer.submit(problem, completions)
         finally:
             writer.close()
-    return finish_run(state, ks, "rlvr eval")
+    return finish_run(state, ks, "rlvr eval") if shard[1] == 1 else {}
+
+
+def merge_shards(run_dir: Path, shard_dirs: list[Path], ks: list[int], title: str) -> dict[str, Any]:
+    """One run from the shards' samples (rlvr train's held-out evaluation over several ranks)."""
+    rows = [line for d in shard_dirs for line in (d / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+    (run_dir / "samples.jsonl").write_text("".join(line + "\n" for line in rows), encoding="utf-8")
+    return finish_run(load_run(run_dir), ks, title)
 
 
 def load_completion_groups(path: Path) -> list[tuple[Problem, list[Completion]]]:

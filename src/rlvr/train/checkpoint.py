@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 
 
-def save_checkpoint(run_dir: Path, step: int, model, tokenizer, optimizer, scheduler, keep: int = 2) -> Path:
+def save_checkpoint(run_dir: Path, step: int, model, tokenizer, optimizer, scheduler, keep: int = 2,
+                    world: int = 1) -> Path:
     root = run_dir / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step}"
@@ -25,7 +26,8 @@ def save_checkpoint(run_dir: Path, step: int, model, tokenizer, optimizer, sched
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     torch.save({"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()}, tmp / "state.pt")
+                "torch_rng": torch.get_rng_state(), "python_rng": random.getstate(), "world": world},
+               tmp / "state.pt")
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     pointer = root / ".latest.tmp"
@@ -44,9 +46,15 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return path if (path / "state.pt").exists() else None
 
 
-def load_state(path: Path, optimizer, scheduler) -> int:
-    """Restore optimizer, scheduler and RNG states; returns the step to continue from."""
+def load_state(path: Path, optimizer, scheduler, world: int = 1) -> int:
+    """Restore optimizer, scheduler and RNG states; returns the step to continue from. A run
+    resumes with the number of ranks it was saved with (each rank's share of prompts and its
+    random stream depend on it): another number is an error."""
     state = torch.load(path / "state.pt", weights_only=False)
+    saved = state.get("world", 1)
+    if saved != world:
+        raise ValueError(f"{path} was saved by a run of {saved} rank(s); resume it with {saved} "
+                         f"(torchrun --nproc-per-node {saved}), not {world}")
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])

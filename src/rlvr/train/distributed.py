@@ -13,17 +13,27 @@ every collective is the identity, so the single-process code path is the same co
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 
 
+@dataclass
+class Traffic:
+    """What the collectives of a run cost this rank: seconds waited and bytes reduced."""
+
+    seconds: float = 0.0
+    bytes: int = 0
+
+
 @dataclass(frozen=True)
 class Ranks:
     rank: int = 0
     world: int = 1
+    traffic: Traffic = field(default_factory=Traffic, compare=False)
 
     @property
     def main(self) -> bool:
@@ -34,15 +44,18 @@ class Ranks:
         if self.world == 1:
             return list(values)
         tensor = torch.tensor(values, dtype=torch.float64)
-        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        self._reduce(tensor, dist.ReduceOp.SUM)
         return tensor.tolist()
 
     def max(self, value: int) -> int:
         if self.world == 1:
             return value
         tensor = torch.tensor([value], dtype=torch.int64)
-        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+        self._reduce(tensor, dist.ReduceOp.MAX)
         return int(tensor.item())
+
+    def barrier(self) -> None:
+        self.sum([0.0])
 
     def sum_gradients(self, parameters: list[torch.nn.Parameter]) -> None:
         """Replace each gradient by its sum over the ranks; a rank with no gradient (no rows with
@@ -51,11 +64,18 @@ class Ranks:
             return
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
         flat = torch.cat([g.reshape(-1) for g in grads])
-        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        self._reduce(flat, dist.ReduceOp.SUM)
         offset = 0
         for p, g in zip(parameters, grads):
             p.grad = flat[offset : offset + g.numel()].view_as(g).clone()
             offset += g.numel()
+
+
+    def _reduce(self, tensor: torch.Tensor, op) -> None:
+        start = time.perf_counter()
+        dist.all_reduce(tensor, op=op)
+        self.traffic.seconds += time.perf_counter() - start
+        self.traffic.bytes += tensor.numel() * tensor.element_size()
 
 
 SINGLE = Ranks()

@@ -143,6 +143,14 @@ def pad_rollouts(groups: list[Group], mask_truncated: bool, pad_id: int, rehears
                  completion, sources)
 
 
+def empty_batch() -> Batch:
+    """A batch of no rows: a rank whose share of a step kept nothing still takes part in the
+    update's collectives (its gradient contribution is zero)."""
+    none, long = torch.zeros(0, 1), torch.zeros(0, 1, dtype=torch.long)
+    return Batch(long, long, none, none, torch.zeros(0), torch.zeros(0), torch.zeros(0, dtype=torch.long),
+                 torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long), none)
+
+
 def loss_config(algo: AlgoConfig, plan: UpdatePlan) -> LossConfig:
     """The policy loss's settings. token_sum_norm's constant length is the generation budget,
     not the batch's padded width (which changes from step to step)."""
@@ -255,6 +263,8 @@ def correct_engine_mismatch(model, batch: Batch, plan: UpdatePlan, correction=No
 def grouped_length_order(batch: Batch) -> torch.Tensor:
     """A sort key per row: groups in order of their longest row, a group's rows together."""
     lengths = batch.attention_mask.sum(dim=1)
+    if not len(lengths):
+        return lengths
     longest = torch.zeros(int(batch.group.max()) + 1, dtype=lengths.dtype).scatter_reduce(
         0, batch.group, lengths, reduce="amax")
     return longest[batch.group] * (int(batch.group.max()) + 1) + batch.group
@@ -297,6 +307,7 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
     totals: dict[str, float] = {}
     updates = 0
     t0 = time.perf_counter()
+    traffic_before = (ranks.traffic.seconds, ranks.traffic.bytes)
     for _ in range(plan.epochs):
         order = torch.randperm(rows, generator=generator)
         for number in range(minibatches):
@@ -338,4 +349,7 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
     out = {key: value / max(updates, 1) for key, value in totals.items()}
     out["learn_s"] = time.perf_counter() - t0
     out["train_tokens"] = float(batch.loss_mask.sum()) * plan.epochs
+    if ranks.world > 1:  # what the update's collectives cost (waiting included)
+        out["comm_s"] = ranks.traffic.seconds - traffic_before[0]
+        out["comm_bytes"] = ranks.traffic.bytes - traffic_before[1]
     return out

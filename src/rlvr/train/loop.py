@@ -26,7 +26,8 @@ from rlvr.sampling.thinking import skipped_thinking
 from rlvr.scoring import Scorer
 from rlvr.suites import select_problems, spread
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
-from rlvr.train.learner import UpdatePlan, build_batch, correct_engine_mismatch, update_policy
+from rlvr.train.distributed import SINGLE, Ranks
+from rlvr.train.learner import UpdatePlan, build_batch, correct_engine_mismatch, empty_batch, update_policy
 from rlvr.train.records import read_metrics, rows_until
 from rlvr.train.trackers import Trackers
 
@@ -54,7 +55,7 @@ def load_problems(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
 
 
 def setup(cfg: TrainConfig, resume_from: Path | None, problems: list[Problem],
-          eval_problems: list[Problem]) -> TrainState:
+          eval_problems: list[Problem], ranks: Ranks = SINGLE) -> TrainState:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(cfg.seed)
@@ -71,7 +72,7 @@ def setup(cfg: TrainConfig, resume_from: Path | None, problems: list[Problem],
     optimizer = torch.optim.AdamW(trainable, lr=cfg.learner.lr, weight_decay=0.0)
     warmup = max(cfg.learner.warmup_steps, 1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warmup))
-    step = load_state(resume_from, optimizer, scheduler) if resume_from else 0
+    step = load_state(resume_from, optimizer, scheduler, world=ranks.world) if resume_from else 0
     reference = None
     if cfg.algo.kl_estimator:
         reference = AutoModelForCausalLM.from_pretrained(model_path(cfg.model), dtype=torch.float32).to(device).eval()
@@ -80,7 +81,7 @@ def setup(cfg: TrainConfig, resume_from: Path | None, problems: list[Problem],
     sampler = training_sampler(resolve_engine(rollout.engine, device), model, tokenizer, rollout.sampler_batch_size,
                                prepack_linears=rollout.prepack_linears, model_dir=source,
                                max_model_len=max_model_len(cfg), kv_cache_gib=rollout.kv_cache_gib,
-                               gpu_memory_utilization=rollout.gpu_memory_utilization, seed=cfg.seed,
+                               gpu_memory_utilization=rollout.gpu_memory_utilization, seed=rank_seed(cfg.seed, ranks),
                                server_url=rollout.server_url, server_model=rollout.server_model,
                                weights_dir=cfg.output / "engine-weights")
     return TrainState(model, tokenizer, optimizer, scheduler, sampler, method.train_problems(problems), eval_problems,
@@ -174,8 +175,8 @@ def step_metrics(step: int, groups: list[Group], rollout: RolloutStats, learn: d
         "train_tok_s": learn.get("train_tokens", 0) / max(learn.get("learn_s", 1e-9), 1e-9),
         "time_s": {"sampling": rollout.sample_s, "scoring": rollout.score_s, "learning": learn.get("learn_s", 0.0),
                    "recomputing_logprobs": learn.get("recompute_s", 0.0), "pushing_weights": learn.get("push_s", 0.0),
-                   "total": seconds},
-        **{k: v for k, v in learn.items() if k not in ("learn_s", "train_tokens", "push_s", "recompute_s")},
+                   "communication": learn.get("comm_s", 0.0), "total": seconds},
+        **{k: v for k, v in learn.items() if k not in ("learn_s", "train_tokens", "push_s", "recompute_s", "comm_s")},
         **rollout.extra,
     }
 
@@ -189,20 +190,32 @@ def eval_ks(n: int) -> list[int]:
     return sorted({2 ** i for i in range(n.bit_length()) if 2 ** i <= n} | {n})
 
 
-def evaluate_with(sampler, problems: list[Problem], cfg: TrainConfig, run_dir: Path) -> dict:
+def evaluate_with(sampler, problems: list[Problem], cfg: TrainConfig, run_dir: Path, ranks: Ranks = SINGLE) -> dict:
     """The held-out evaluation of a run's settings (eval_n samples, the training temperature and
-    length, the eval seed) into `run_dir`, resumable; returns its metrics."""
-    from rlvr.eval.run import evaluate_sampler, sample_with
+    length, the eval seed) into `run_dir`, resumable; returns its metrics. With several ranks each
+    samples its share of the batches into RUN_DIR/rank-R and rank 0 merges them (the samples one
+    process would draw: each batch is seeded alike wherever it runs); the other ranks get {}."""
+    from rlvr.eval.run import evaluate_sampler, merge_shards, sample_with
 
     n, rollout = cfg.evaluation.n, cfg.rollout
     params = SamplingParams(n=n, temperature=rollout.temperature, max_new_tokens=rollout.max_new_tokens, seed=cfg.seed)
-    return evaluate_sampler(problems, sample_with(sampler, params), run_dir, eval_ks(n), n,
-                            rollout.verifier_workers or 2, batch_problems=max(1, rollout.sampler_batch_size // n))
+    batch_problems = max(1, rollout.sampler_batch_size // n)
+    if ranks.world == 1:
+        return evaluate_sampler(problems, sample_with(sampler, params), run_dir, eval_ks(n), n,
+                                rollout.verifier_workers or 2, batch_problems=batch_problems)
+    evaluate_sampler(problems, sample_with(sampler, params), run_dir / f"rank-{ranks.rank}", eval_ks(n), n,
+                     rollout.verifier_workers or 2, batch_problems=batch_problems, shard=(ranks.rank, ranks.world))
+    ranks.barrier()
+    if not ranks.main:
+        return {}
+    return merge_shards(run_dir, [run_dir / f"rank-{r}" for r in range(ranks.world)], eval_ks(n), "rlvr train")
 
 
-def evaluate(state: TrainState, cfg: TrainConfig, label: str) -> dict:
+def evaluate(state: TrainState, cfg: TrainConfig, label: str, ranks: Ranks = SINGLE) -> dict:
     ks = eval_ks(cfg.evaluation.n)
-    metrics = evaluate_with(state.sampler, state.eval_problems, cfg, cfg.output / f"eval-{label}")
+    metrics = evaluate_with(state.sampler, state.eval_problems, cfg, cfg.output / f"eval-{label}", ranks)
+    if not metrics:
+        return {}
     def pass_at(m: dict) -> dict:  # a k that no problem had enough verdicts for is left out
         return {f"pass@{k}": m[f"pass@{k}"] for k in ks if f"pass@{k}" in m}
 
@@ -241,40 +254,65 @@ def rollout_rows(step: int, groups: list[Group], keep: int) -> list[dict]:
              "reason": r.score.reason} for p, r in chosen]
 
 
+def rank_seed(seed: int, ranks: Ranks) -> int:
+    """The run seed a rank draws its problems and samples with: the run's own on rank 0 (one
+    process is rank 0 of 1), another on each other rank (the streams derived from it are
+    independent of rank 0's; it stays small enough for every generator)."""
+    return seed + 1_000_003 * ranks.rank
+
+
 def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int,
-             keep_rollouts=None) -> dict:
+             keep_rollouts=None, ranks: Ranks = SINGLE) -> dict:
     """One step: rollouts -> the method's additions -> advantages -> policy update; its metrics.
-    `keep_rollouts` (if given) receives the rows of rollouts.jsonl."""
+    `keep_rollouts` (if given) receives the rows of rollouts.jsonl. With several ranks each draws
+    its share of the step's prompts on a stream of its own (dynamic sampling refills its share),
+    and the update is the one of the whole batch (rlvr.train.learner.update_policy)."""
     t0 = time.perf_counter()
     spec = cfg.rollout
+    seed = rank_seed(cfg.seed, ranks)
     params = SamplingParams(temperature=spec.temperature, max_new_tokens=spec.max_new_tokens)
-    sampled, rollout = collect_groups(state.sampler, scorer, state.problems, spec.prompts_per_step,
-                                      spec.rollouts_per_prompt, params, step, cfg.seed, spec.dynamic_sampling,
+    sampled, rollout = collect_groups(state.sampler, scorer, state.problems, spec.prompts_per_step // ranks.world,
+                                      spec.rollouts_per_prompt, params, step, seed, spec.dynamic_sampling,
                                       spec.max_draws)
-    context = StepContext(state.sampler, scorer, params, spec.rollouts_per_prompt, step, cfg.seed, rollout,
+    context = StepContext(state.sampler, scorer, params, spec.rollouts_per_prompt, step, seed, rollout,
                           state.model, state.tokenizer)
     groups, rehearsal = state.method.expand(list(sampled), context), state.method.rehearsal(step)
     learn = {}
-    if groups or rehearsal:
+    has_rows = bool(groups or rehearsal)
+    if ranks.sum([float(has_rows)])[0] > 0:  # every rank takes part in the update if any has rows
         pad = state.tokenizer.pad_token_id if state.tokenizer.pad_token_id is not None else 0
         batch = build_batch(groups, cfg.algo, cfg.learner.mask_truncated, pad, state.reference, spec.temperature,
-                            rehearsal)
+                            rehearsal) if has_rows else empty_batch()
         shuffle = torch.Generator().manual_seed(cfg.seed * 7919 + step)
         plan = update_plan(cfg)
         t_recompute = time.perf_counter()
         mismatch = correct_engine_mismatch(state.model, batch, plan, cfg.algo.rollout_correction) \
-            if recomputes_logprobs(cfg) else {}
+            if recomputes_logprobs(cfg) and has_rows else {}
         mismatch["recompute_s"] = time.perf_counter() - t_recompute
         learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, plan,
-                              state.method.offpolicy(), state.reference, shuffle)
+                              state.method.offpolicy(), state.reference, shuffle, ranks)
         t_push = time.perf_counter()
         state.sampler.sync_weights()
         learn = {**learn, **mismatch, "push_s": time.perf_counter() - t_push}
     record = {"kind": "step", **step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)}
     record["trained_rollouts"] = sum(len(g.rollouts) for g in groups) + len(rehearsal)
+    if ranks.world > 1:
+        record.update(global_counts(record, rollout, ranks))
     if keep_rollouts is not None:
         keep_rollouts(rollout_rows(step, groups, cfg.logging.save_rollouts))
     return record
+
+
+def global_counts(record: dict, rollout: RolloutStats, ranks: Ranks) -> dict:
+    """The step's totals over the ranks (rewards, batch pass@1, tokens, rollouts, groups): every
+    rank gets the same, so all stop at the same token budget. Other metrics are rank 0's."""
+    drawn = rollout.drawn
+    local = [sum(r for _, r, _ in drawn), len(drawn), sum(c for _, _, c in drawn), record["sampled_tokens"],
+             record["trained_rollouts"], rollout.groups_drawn, rollout.groups_zero_variance]
+    rewards, count, correct, tokens, trained, groups, zero = ranks.sum(local)
+    return {"reward_mean": rewards / max(count, 1), "pass@1_batch": correct / max(count, 1),
+            "sampled_tokens": int(tokens), "trained_rollouts": int(trained),
+            "zero_variance_frac": zero / max(groups, 1), "ranks": ranks.world}
 
 
 def metrics_until(run_dir: Path, step: int) -> list[dict]:
@@ -291,53 +329,65 @@ def budget_reached(budget: int | None, spent: int, steps: int) -> bool:
     return spent >= budget or (steps > 0 and spent + spent / steps / 2 >= budget)
 
 
-def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = False, on_step=None) -> Path:
+def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = False, on_step=None,
+          ranks: Ranks = SINGLE) -> Path | None:
     """Run (or `resume`) the training of `cfg`; `log` gets one line per step and `on_step` each
     step's metrics record (the CLI's live view). Stops after `steps`, or at the step boundary
-    nearest `token_budget` sampled tokens. Returns the report's path."""
+    nearest `token_budget` sampled tokens. Returns the report's path. With several `ranks`
+    (torchrun) every rank samples and learns; rank 0 alone writes the run directory (metrics,
+    rollouts, checkpoints, report) and returns the report; the others return None."""
     run_dir = cfg.output
     if not model_path(cfg.model).exists():  # before anything is loaded or written
         raise FileNotFoundError(f"model: {cfg.model} is neither a shipped model (tiny-reasoner) nor a directory")
+    if cfg.rollout.prompts_per_step % ranks.world:
+        raise ValueError(f"rollout.prompts_per_step: {cfg.rollout.prompts_per_step} groups do not split evenly "
+                         f"over {ranks.world} ranks")
     check_engine(cfg)
-    old = earlier_run(run_dir, resume, overwrite)
+    old = earlier_run(run_dir, resume, overwrite) if ranks.main else []
     problems, eval_problems = load_problems(cfg)  # a bad `tasks`/`domains` fails here, before the run dir changes
-    run_dir.mkdir(parents=True, exist_ok=True)
-    remove_paths(old)
+    if ranks.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        remove_paths(old)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False))
+    ranks.barrier()  # the run directory is ready
     checkpoint = latest_checkpoint(run_dir) if resume else None
     if resume and checkpoint is None:
         log(f"no checkpoint in {run_dir}: starting from step 0")
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False))
-    state = setup(cfg, checkpoint, problems, eval_problems)
+    state = setup(cfg, checkpoint, problems, eval_problems, ranks)
     note = precision_note(cfg.learner.precision, resolve_device(cfg.device))
     if note:
         log(note)
     kept = metrics_until(run_dir, state.step)
-    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
     samples = run_dir / "rollouts.jsonl"  # a resumed run drops the rows after its checkpoint, as above
-    samples.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_until(samples, state.step)))
+    ranks.barrier()  # every rank has read the records before rank 0 rewrites them
+    if ranks.main:
+        (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
+        samples.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_until(samples, state.step)))
     spent = sum(r.get("sampled_tokens", 0) for r in kept)
     step = state.step
-    trackers = Trackers(cfg.logging.trackers, run_dir, cfg.logging.wandb_project, json.loads(cfg.model_dump_json()))
-    with Scorer(workers=cfg.rollout.verifier_workers) as scorer, open(run_dir / "metrics.jsonl", "a") as out, \
-            trackers, \
-            open(samples, "a", encoding="utf-8") as rollouts_out:
+    trackers = Trackers(cfg.logging.trackers if ranks.main else [], run_dir, cfg.logging.wandb_project,
+                        json.loads(cfg.model_dump_json()))
+    with Scorer(workers=cfg.rollout.verifier_workers) as scorer, RunFiles(run_dir, samples, ranks.main) as files, \
+            trackers:
         def write(record: dict) -> None:
-            out.write(json.dumps(record) + "\n")
-            out.flush()
-            trackers.log(record)
+            if ranks.main:
+                files.metrics.write(json.dumps(record) + "\n")
+                files.metrics.flush()
+                trackers.log(record)
 
         def keep_rollouts(rows: list[dict]) -> None:
-            rollouts_out.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-            rollouts_out.flush()
+            if ranks.main:
+                files.rollouts.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+                files.rollouts.flush()
 
         if step == 0 and state.eval_problems and cfg.evaluation.before:
-            write({"step": 0, **evaluate(state, cfg, "before")})
+            write({"step": 0, **evaluate(state, cfg, "before", ranks)})
         while step < cfg.steps and not budget_reached(cfg.token_budget, spent, step):
-            record = run_step(state, cfg, scorer, step, keep_rollouts)
+            record = run_step(state, cfg, scorer, step, keep_rollouts, ranks)
             step, spent = step + 1, spent + record["sampled_tokens"]
             write(record)
             if cfg.evaluation.every and step % cfg.evaluation.every == 0 and step < cfg.steps and state.eval_problems:
-                write({"step": step, **evaluate(state, cfg, f"step-{step}")})
+                write({"step": step, **evaluate(state, cfg, f"step-{step}", ranks)})
             if on_step:
                 on_step(record)
             learned = (f"loss {record['loss']:.4f} entropy {record.get('entropy', float('nan')):.3f}"
@@ -345,11 +395,29 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
             log(f"step {step}/{cfg.steps} reward {record['reward_mean']:.3f} pass@1 {record['pass@1_batch']:.3f} "
                 f"{learned} no-think {record['thinking_skipped_frac']:.2f} {record['time_s']['total']:.1f}s")
             done = step == cfg.steps or budget_reached(cfg.token_budget, spent, step)
-            if step % cfg.checkpointing.every == 0 or done:
+            if (step % cfg.checkpointing.every == 0 or done) and ranks.main:  # the weights are the same on every rank
                 save_checkpoint(run_dir, step, state.model, state.tokenizer, state.optimizer, state.scheduler,
-                                cfg.checkpointing.keep)
+                                cfg.checkpointing.keep, world=ranks.world)
         if state.eval_problems:
-            write({"step": step, **evaluate(state, cfg, "after")})
+            write({"step": step, **evaluate(state, cfg, "after", ranks)})
+    if not ranks.main:
+        return None
     from rlvr.train.report import write_train_report
 
     return write_train_report(run_dir)
+
+
+class RunFiles:
+    """metrics.jsonl and rollouts.jsonl open for appending (rank 0's; None elsewhere)."""
+
+    def __init__(self, run_dir: Path, rollouts: Path, writes: bool):
+        self.metrics = open(run_dir / "metrics.jsonl", "a") if writes else None
+        self.rollouts = open(rollouts, "a", encoding="utf-8") if writes else None
+
+    def __enter__(self) -> RunFiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for f in (self.metrics, self.rollouts):
+            if f is not None:
+                f.close()

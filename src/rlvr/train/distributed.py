@@ -81,10 +81,13 @@ class Ranks:
 SINGLE = Ranks()
 
 
-def join(timeout_s: float = 60.0) -> Ranks:
+def join(timeout_s: float | None = None) -> Ranks:
     """This process's place among torchrun's (RANK, WORLD_SIZE, MASTER_ADDR/PORT in the
-    environment), or SINGLE without them. Collectives time out after `timeout_s`, so a rank that
-    died ends the others instead of hanging them."""
+    environment), or SINGLE without them. A collective waits at most `timeout_s` (default
+    RLVR_DIST_TIMEOUT_S or 30 minutes: longer than rank 0 may work alone, writing a checkpoint or a
+    report), so a rank on another machine that died ends the others instead of hanging them; on one
+    machine torchrun ends them at once."""
+    timeout_s = timeout_s or float(os.environ.get("RLVR_DIST_TIMEOUT_S", 1800))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return SINGLE

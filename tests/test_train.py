@@ -60,7 +60,9 @@ def test_training_changes_weights_and_logs_metrics(tmp_path, tiny_model_dir, rub
                 "clip_frac_low", "clip_frac_high", "entropy", "response_len_mean", "truncated_frac",
                 "sample_tok_s", "train_tok_s", "time_s"):
         assert key in rows[-1], key
-    assert set(rows[-1]["time_s"]) == {"sampling", "scoring", "learning", "total"}
+    assert set(rows[-1]["time_s"]) == {"sampling", "scoring", "recomputing_logprobs", "learning", "pushing_weights",
+                                       "communication", "total"}
+    assert rows[-1]["time_s"]["pushing_weights"] < 0.01 and rows[-1]["time_s"]["communication"] == 0  # torch, 1 rank
     samples = [json.loads(x) for x in (tmp_path / "run" / "rollouts.jsonl").read_text().splitlines()]
     assert {s["step"] for s in samples} <= {1, 2, 3, 4} and samples  # what the curve was made of, readable
     assert set(samples[0]) >= {"problem_id", "prompt", "completion", "reward", "correct", "reason"}

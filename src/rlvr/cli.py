@@ -22,6 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from rlvr.data.cli import data_app
 from rlvr.problems import iter_records
 from rlvr.scoring import ScoredRecord, Scorer, score_records
 
@@ -387,6 +388,7 @@ def dph_prepare(config: Path = typer.Argument(..., help="Training config with me
 study_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="Several training runs from one start, side by side.")
 app.add_typer(study_app, name="study")
+app.add_typer(data_app, name="data")  # rlvr data dedup | decontaminate (rlvr/data/cli.py)
 
 
 @study_app.command("explore")

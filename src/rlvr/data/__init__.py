@@ -1,0 +1,1 @@
+"""Data tools (`rlvr data`): deduplication and decontamination of training problems."""

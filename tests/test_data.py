@@ -1,0 +1,90 @@
+"""rlvr data: deduplication and decontamination."""
+
+import json
+
+from typer.testing import CliRunner
+
+from rlvr.cli import app
+from rlvr.data.dedup import DedupSettings, deduplicate, substring_duplicates
+from rlvr.data.records import Row
+from rlvr.problems import Problem
+
+STORY = ("A train leaves the station at nine in the morning and travels east at a steady speed of sixty "
+         "kilometres per hour across the plain while a second train leaves the same station two hours later "
+         "travelling in the same direction at ninety kilometres per hour on the parallel track; at what time "
+         "does the second train catch up with the first one")
+
+
+def row(i: int, prompt: str, domain: str = "math", source: str = "a.jsonl") -> Row:
+    data = {"id": f"p{i}", "domain": domain, "prompt": prompt, "answer": "1"}
+    return Row(data, Problem(**data), f"{source}:{i + 1}", source)
+
+
+def test_exact_and_near_duplicates_are_dropped_and_the_first_is_kept():
+    rows = [row(0, STORY), row(1, STORY.upper().replace(" ", "  ") + "?"),  # case, spacing, punctuation
+            row(2, STORY.replace("sixty", "seventy"), source="b.jsonl"),  # one word of 60: near
+            row(3, "Compute 3 + 4. Put the final answer in \\boxed{}."),
+            row(4, "Compute 3 + 5. Put the final answer in \\boxed{}."),  # another problem
+            row(5, STORY, domain="science")]  # across domains too
+    result = deduplicate(rows)
+    assert [r.problem.id for r in result.kept] == ["p0", "p3", "p4"]
+    dropped = {r.problem.id: (orig.problem.id, kind) for r, orig, kind, _ in result.dropped}
+    assert dropped == {"p1": ("p0", "exact"), "p2": ("p0", "near"), "p5": ("p0", "exact")}
+    assert result.counts()[("math", "b.jsonl")]["near"] == 1
+    # a stricter threshold keeps the one-word edit
+    assert "p2" in [r.problem.id for r in deduplicate(rows, DedupSettings(threshold=0.95)).kept]
+
+
+def test_substring_containment_misses_an_edit_that_minhash_finds():
+    rows = [row(0, STORY), row(1, STORY.replace("sixty", "seventy")), row(2, STORY[:200])]
+    assert [r.problem.id for r, _ in substring_duplicates(rows)] == ["p2"]  # the cut, not the edit
+    assert {r.problem.id for r, *_ in deduplicate(rows).dropped} >= {"p1"}
+
+
+def test_dedup_cli_writes_kept_and_dropped_rows_and_reports_bad_lines(tmp_path):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(json.dumps({"id": "x", "domain": "math", "prompt": STORY, "answer": "1"}) + "\n{oops\n")
+    second.write_text(json.dumps({"id": "y", "domain": "math", "prompt": STORY + " ", "answer": "1"}) + "\n")
+    out = tmp_path / "out" / "dedup.jsonl"
+    result = CliRunner().invoke(app, ["data", "dedup", str(first), str(second), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{first}:2: skipped: not valid JSON" in result.output.replace("\n", "")
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["x"]
+    dropped = [json.loads(line) for line in (tmp_path / "out" / "dedup.dropped.jsonl").read_text().splitlines()]
+    assert dropped[0]["id"] == "y" and dropped[0]["duplicate_of"]["id"] == "x" and dropped[0]["where"] == f"{second}:1"
+
+
+def test_decontaminate_drops_what_overlaps_a_bundled_suite_and_lists_both_texts(tmp_path):
+    from rlvr.suites import load_suite
+    from rlvr.suites.synthetic import synthetic_suite
+
+    training = synthetic_suite(per_task=2, seed=7)  # nothing of HumanEval in it
+    leaked = load_suite("humaneval")[5]
+    rows = [p.model_dump(exclude_none=True) for p in training]
+    rows.insert(3, {"id": "leak", "domain": "code", "prompt": "Complete this function.\n" + leaked.prompt_text()})
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "clean.jsonl"
+    result = CliRunner().invoke(app, ["data", "decontaminate", str(data), "--against", "humaneval", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    hits = [json.loads(line) for line in (tmp_path / "clean.hits.jsonl").read_text().splitlines()]
+    assert [h["id"] for h in hits] == ["leak"] and hits[0]["against_id"] == leaked.id
+    assert hits[0]["where"] == f"{data}:4" and hits[0]["reason"].startswith("13-gram: ")
+    assert len(out.read_text().splitlines()) == len(training)
+    report = (tmp_path / "clean.report.md").read_text()
+    assert leaked.prompt_text()[:60] in report and "1 hits dropped" in report
+
+
+def test_ngram_overlap_and_question_answer_matches():
+    from rlvr.data.decontaminate import decontaminate
+
+    evaluation = [Problem(id="e1", domain="math", prompt=STORY, answer="11"),
+                  Problem(id="e2", domain="math", prompt="What is 6 times 7?", answer="42")]
+    rows = [row(0, "Background. " + " ".join(STORY.split()[10:30]) + " and more."),  # a 20-word overlap
+            row(1, "what is 6 TIMES 7"),  # inside a short evaluation prompt, case aside
+            row(2, "What is 6 times 8?"),
+            row(3, " ".join(STORY.split()[:12])),  # 12 tokens: under n, inside the evaluation prompt
+            row(4, "What is 6 + 7?")]  # symbols count: not the same question
+    result = decontaminate(rows, evaluation)
+    assert [h.row.problem.id for h in result.hits] == ["p0", "p1", "p3"]
+    assert result.hits[0].reason.startswith("13-gram: ") and [r.problem.id for r in result.kept] == ["p2", "p4"]

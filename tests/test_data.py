@@ -88,3 +88,40 @@ def test_ngram_overlap_and_question_answer_matches():
     result = decontaminate(rows, evaluation)
     assert [h.row.problem.id for h in result.hits] == ["p0", "p1", "p3"]
     assert result.hits[0].reason.startswith("13-gram: ") and [r.problem.id for r in result.kept] == ["p2", "p4"]
+
+
+def test_difficulty_adds_pass_rates_resumes_and_filter_keeps_the_band(tmp_path):
+    from rlvr.suites.synthetic import synthetic_suite
+
+    problems = synthetic_suite(per_task=1, levels=(1,), tasks=["arith", "write_function", "physics_mc"], seed=4)
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(p.model_dump(exclude_none=True)) + "\n" for p in problems) + "{bad\n")
+    out = tmp_path / "rated.jsonl"
+    args = ["data", "difficulty", str(data), "--model", "tiny-reasoner", "--engine", "torch", "--n", "4",
+            "--max-new-tokens", "64", "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"{data}:4: skipped" in result.output.replace("\n", "")
+    rated = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rated] == [p.id for p in problems]
+    samples = (tmp_path / "rated.run" / "samples.jsonl").read_text().splitlines()
+    for r in rated:
+        mine = [json.loads(s) for s in samples if json.loads(s)["problem_id"] == r["id"]]
+        assert r["pass_rate"] == sum(s["correct"] for s in mine) / 4 and r["scored"] == 4 and "pass@4" in r
+    assert CliRunner().invoke(app, args).exit_code == 0  # a rerun resumes: nothing sampled again
+    assert (tmp_path / "rated.run" / "samples.jsonl").read_text().splitlines() == samples
+
+    rated[0]["pass_rate"], rated[1]["pass_rate"], rated[2]["pass_rate"] = 0.0, 0.5, 0.95
+    out.write_text("".join(json.dumps(r) + "\n" for r in rated) + json.dumps({"id": "x", "prompt": "q"}) + "\n")
+    kept = tmp_path / "kept.jsonl"
+    result = CliRunner().invoke(app, ["data", "filter", str(out), "-o", str(kept)])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in kept.read_text().splitlines()] == [rated[1]["id"]]
+    assert "no pass_rate" in result.output and (tmp_path / "kept.png").stat().st_size > 0
+
+
+def test_pass_rate_buckets_are_gurus():
+    from rlvr.data.difficulty import bucket
+
+    assert [bucket(x) for x in (0, 0.05, 0.2, 0.5, 0.79, 0.8, 0.99, 1.0)] == [
+        "0", "(0, 0.2)", "[0.2, 0.4)", "[0.4, 0.6)", "[0.6, 0.8)", "[0.8, 1)", "[0.8, 1)", "1"]

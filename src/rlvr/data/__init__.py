@@ -1,1 +1,1 @@
-"""Data tools (`rlvr data`): deduplication and decontamination of training problems."""
+"""Data tools (`rlvr data`): deduplication, decontamination and difficulty filtering of training problems."""

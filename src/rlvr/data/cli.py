@@ -1,4 +1,4 @@
-"""`rlvr data`: deduplicate and decontaminate training problems."""
+"""`rlvr data`: deduplicate, decontaminate, rate by difficulty and filter training problems."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 data_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                       help="Data tools: deduplicate and decontaminate training problems.")
+                       help="Data tools: deduplicate, decontaminate, rate by difficulty, filter.")
 console = Console()
 
 
@@ -101,3 +101,85 @@ def decontaminate_command(
     console.print(f"{len(result.hits)} of {len(result.hits) + len(result.kept)} training problems overlap the "
                   f"evaluation problems: wrote {output}, {sibling(output, '.hits.jsonl')}, "
                   f"{sibling(output, '.report.md')}")
+
+
+@data_app.command("difficulty")
+def difficulty_command(
+    inputs: list[Path] = typer.Argument(..., help="JSONL/Parquet files of problems."),
+    model: str = typer.Option(..., "--model", help="Reference model: a local directory (or tiny-reasoner) or a "
+                              "server URL, as rlvr eval --model."),
+    output: Path = typer.Option(..., "-o", "--output", help="The rows with pass_rate and pass@k added (JSONL); "
+                                "samples in OUT.run/ (rerun to resume)."),
+    n: int = typer.Option(16, "--n", help="Samples per problem."),
+    max_new_tokens: int = typer.Option(512, "--max-new-tokens"),
+    temperature: float = typer.Option(1.0, "--temperature"),
+    engine: str = typer.Option("auto", "--engine", help="Local models: torch | vllm | auto."),
+    served_model: str = typer.Option(None, "--served-model", help="Model name on a server."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Sequences per sampling batch."),
+    workers: int = typer.Option(2, "--workers", help="Verifier processes."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Each problem's pass rate (and pass@k) under a reference model, as columns."""
+    from rlvr.data.difficulty import pass_rates
+    from rlvr.data.records import read_rows
+    from rlvr.eval.cli import make_sampler
+    from rlvr.eval.run import check_run_settings, evaluate_sampler, sample_with
+    from rlvr.sampling.base import SamplingParams
+
+    ks = sorted({1, *(2**i for i in range(1, n.bit_length()) if 2**i <= n), n})
+    run_dir = sibling(output, ".run")
+    try:
+        rows = list(read_rows(inputs, warn))
+        ids = [r.problem.id for r in rows]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"problem ids repeat ({', '.join(repeated[:5])}): run rlvr data dedup first, or give "
+                             "each row its own id")
+        check_run_settings(run_dir, {"model": model, "n": n, "max_new_tokens": max_new_tokens,
+                                     "temperature": temperature, "seed": seed, "served_model": served_model})
+        sampler = make_sampler(model, "on", batch_size, served_model, None, engine=engine,
+                               max_model_len=max_new_tokens + 1024)
+        params = SamplingParams(n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+        evaluate_sampler([r.problem for r in rows], sample_with(sampler, params), run_dir, ks, n, workers,
+                         batch_problems=max(1, batch_size // n))
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        console.print(f"[red]error:[/red] {message}")
+        raise typer.Exit(2) from None
+    rates = pass_rates(run_dir, ks)
+    write_jsonl_atomic(output, [{**r.data, **rates[r.problem.id], "difficulty_model": model}
+                                for r in rows if r.problem.id in rates])
+    console.print(f"pass rates of {len(rates)} problems under {model} (n={n}): wrote {output}")
+
+
+@data_app.command("filter")
+def filter_command(
+    inputs: list[Path] = typer.Argument(..., help="Rows with pass_rate (from rlvr data difficulty)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Kept rows (JSONL); OUT.png: pass rates per domain."),
+    min_pass: float = typer.Option(1e-5, "--min-pass", help="Keep pass_rate >= this (Guru: 1e-5, drop the unsolved)."),
+    max_pass: float = typer.Option(0.9, "--max-pass", help="Keep pass_rate < this (Guru: 0.9, drop the easy)."),
+) -> None:
+    """Keep the learnable band of pass rates; a histogram per domain in Guru's buckets."""
+    from rlvr.data.difficulty import BUCKETS, bucket, plot_histogram
+    from rlvr.problems import iter_records
+
+    kept, rates = [], []
+    for path in inputs:
+        for record in iter_records(path):
+            rate = (record.data or {}).get("pass_rate")
+            if record.error or not isinstance(rate, int | float):
+                warn(f"{record.where}: skipped: {record.error or 'no pass_rate (run rlvr data difficulty first)'}")
+                continue
+            rates.append((str(record.data.get("domain", "?")), float(rate)))
+            if min_pass <= rate < max_pass:
+                kept.append(record.data)
+    write_jsonl_atomic(output, kept)
+    if rates:
+        plot_histogram(rates, output.with_suffix(".png"))
+    table = Table("domain", *BUCKETS, "kept")
+    for domain in sorted({d for d, _ in rates}):
+        values = [r for d, r in rates if d == domain]
+        table.add_row(domain, *[str(sum(bucket(r) == b for r in values)) for b in BUCKETS],
+                      str(sum(min_pass <= r < max_pass for r in values)))
+    console.print(table)
+    console.print(f"kept {len(kept)} of {len(rates)} ({min_pass} <= pass rate < {max_pass}): wrote {output}")

@@ -125,3 +125,35 @@ def test_pass_rate_buckets_are_gurus():
 
     assert [bucket(x) for x in (0, 0.05, 0.2, 0.5, 0.79, 0.8, 0.99, 1.0)] == [
         "0", "(0, 0.2)", "[0.2, 0.4)", "[0.4, 0.6)", "[0.6, 0.8)", "[0.8, 1)", "[0.8, 1)", "1"]
+
+
+def test_curate_runs_every_stage_keeps_each_output_reports_counts_and_resumes(tmp_path):
+    import yaml
+
+    from rlvr.suites import load_suite
+    from rlvr.suites.synthetic import synthetic_suite
+
+    problems = [p.model_dump(exclude_none=True)
+                for p in synthetic_suite(per_task=1, levels=(1,), tasks=["arith", "ordering"], seed=9)]
+    leak = {"id": "leak", "domain": "code", "prompt": load_suite("humaneval")[0].prompt_text(), "answer": "x"}
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in [*problems, problems[0] | {"id": "again"}, leak]))
+    config = tmp_path / "curate.yaml"
+    config.write_text(yaml.safe_dump({"inputs": [str(data)], "output": str(tmp_path / "cur"),
+                                      "decontaminate": {"against": ["humaneval"]},
+                                      "difficulty": {"model": "tiny-reasoner", "n": 2, "max_new_tokens": 48,
+                                                     "engine": "torch"},
+                                      "filter": {"min_pass": 0.0, "max_pass": 1.01}}))
+    result = CliRunner().invoke(app, ["data", "curate", str(config)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "cur"
+    names = sorted(p.name for p in out.glob("*.jsonl") if p.name.count(".") == 1)  # not the side files
+    assert names == ["1-dedup.jsonl", "2-decontaminate.jsonl", "3-difficulty.jsonl", "4-filter.jsonl"]
+    lines = {n: len((out / n).read_text().splitlines()) for n in names}
+    assert lines == {"1-dedup.jsonl": 3, "2-decontaminate.jsonl": 2, "3-difficulty.jsonl": 2, "4-filter.jsonl": 2}
+    report = (out / "report.md").read_text()
+    assert "| stage | code | logic | math | total |" in report
+    assert "| input | 1 | 1 | 2 | 4 |" in report and "| dedup | 1 | 1 | 1 | 3 |" in report
+    assert "| decontaminate | 0 | 1 | 1 | 2 |" in report and "| filter | 0 | 1 | 1 | 2 |" in report
+    rerun = CliRunner().invoke(app, ["data", "curate", str(config)])
+    assert rerun.exit_code == 0 and rerun.output.count("exists, kept") == 4

@@ -183,3 +183,50 @@ def filter_command(
                       str(sum(min_pass <= r < max_pass for r in values)))
     console.print(table)
     console.print(f"kept {len(kept)} of {len(rates)} ({min_pass} <= pass rate < {max_pass}): wrote {output}")
+
+
+@data_app.command("curate")
+def curate_command(
+    config: Path = typer.Argument(..., help="YAML: inputs, output and one section per stage (docs/data.md)."),
+) -> None:
+    """The whole pipeline: dedup -> decontaminate -> difficulty -> filter, each stage's output kept,
+    a report of the counts per stage and domain; a rerun skips the stages already written."""
+    from rlvr.config import ConfigError, load_config
+    from rlvr.data.curate import CurateConfig, count_domains, write_report
+
+    try:
+        cfg = load_config(config, CurateConfig)
+    except ConfigError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    out = cfg.output
+    out.mkdir(parents=True, exist_ok=True)
+    current: list[Path] = list(cfg.inputs)
+    stages: list[tuple[str, list[Path]]] = [("input", current)]
+
+    def stage(name: str, run) -> None:
+        nonlocal current
+        path = out / f"{len(stages)}-{name}.jsonl"
+        if path.exists():
+            console.print(f"{name}: {path} exists, kept (delete it to rerun the stage)")
+        else:
+            console.rule(name)
+            run(current, path)
+        current = [path]
+        stages.append((name, current))
+
+    if cfg.dedup:
+        stage("dedup", lambda inp, path: dedup_command(inp, path, cfg.dedup.shingle, cfg.dedup.threshold,
+                                                       cfg.dedup.permutations))
+    if cfg.decontaminate:
+        d = cfg.decontaminate
+        stage("decontaminate", lambda inp, path: decontaminate_command(inp, d.against, d.format, path, d.ngram))
+    if cfg.difficulty:
+        f = cfg.difficulty
+        stage("difficulty", lambda inp, path: difficulty_command(inp, f.model, path, f.n, f.max_new_tokens,
+                                                                 f.temperature, f.engine, f.served_model,
+                                                                 f.batch_size, f.workers, f.seed))
+        stage("filter", lambda inp, path: filter_command(inp, path, cfg.filter.min_pass, cfg.filter.max_pass))
+    counts = [(name, count_domains(paths)) for name, paths in stages]
+    report = write_report(out, counts)
+    console.print(f"final training file: {current[0]} (rlvr train: data: {{file: {current[0]}}}); report: {report}")

@@ -157,3 +157,39 @@ def test_curate_runs_every_stage_keeps_each_output_reports_counts_and_resumes(tm
     assert "| decontaminate | 0 | 1 | 1 | 2 |" in report and "| filter | 0 | 1 | 1 | 2 |" in report
     rerun = CliRunner().invoke(app, ["data", "curate", str(config)])
     assert rerun.exit_code == 0 and rerun.output.count("exists, kept") == 4
+
+
+def test_lintseq_edits_rebuild_each_program_through_lint_clean_states(tmp_path, scorer):
+    from rlvr.data.lintseq import CODE_BLOCK, apply_edit, is_clean
+    from rlvr.suites.loaders import load_data
+    from rlvr.suites.synthetic import synthetic_suite
+
+    problems = synthetic_suite(per_task=2, tasks=["write_function", "stdin_aggregate"], seed=3)
+    data = tmp_path / "code.jsonl"
+    area = ("import math\n\n\ndef area(r):\n    if r < 0:\n        raise ValueError('negative')\n"
+            "    return math.pi * r ** 2\n\n\ndef total(xs):\n    s = 0\n    for x in xs:\n        s += area(x)\n"
+            "    return s\n\n\nprint(total([1, 2]))\n")
+    rows = [p.model_dump(exclude_none=True) for p in problems] + [
+        {"id": "area", "domain": "code", "prompt": "Write it.", "answer": "", "meta": {"solution": f"```python\n{area}```"}},
+        {"id": "prose", "domain": "math", "prompt": "q", "answer": "1", "meta": {"solution": "no code"}}]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "lintseq.jsonl"
+    result = CliRunner().invoke(app, ["data", "lintseq", str(data), "-o", str(out), "--samples", "2"])
+    assert result.exit_code == 0, result.output
+    assert f"{data}:{len(rows)}: skipped: no ```python block" in result.output.replace("\n", "")
+    made = load_data(out)  # what rlvr sft reads
+    assert len(made) == 2 * (len(problems) + 1)
+    for problem in made:
+        solution = problem.meta["solution"]
+        program = CODE_BLOCK.findall(solution)[-1]
+        edits = solution.split("</think>")[0].split("Edit ")[1:]
+        state: list[str] = []
+        for edit in edits:
+            state = apply_edit(state, edit.split(":\n", 1)[1])
+            assert is_clean(state)  # every intermediate program passes the linter
+        assert "".join(state) == program and len(edits) == problem.meta["lintseq_edits"] >= 1
+        if problem.id.startswith("syn-"):  # the whole program still passes its tests
+            assert scorer.score_many([(problem, solution)])[0].correct
+    assert min(p.meta["lintseq_edits"] for p in made if p.id.startswith("area")) >= 4  # a longer program: more edits
+    pairs = [(made[i].meta["solution"], made[i + 1].meta["solution"]) for i in range(0, len(made), 2)]
+    assert any(a != b for a, b in pairs)  # two samples of a program: other orders

@@ -230,3 +230,40 @@ def curate_command(
     counts = [(name, count_domains(paths)) for name, paths in stages]
     report = write_report(out, counts)
     console.print(f"final training file: {current[0]} (rlvr train: data: {{file: {current[0]}}}); report: {report}")
+
+
+@data_app.command("lintseq")
+def lintseq_command(
+    inputs: list[Path] = typer.Argument(..., help="Problems whose meta.solution ends with a ```python block."),
+    output: Path = typer.Option(..., "-o", "--output", help="SFT rows (JSONL) for rlvr sft: meta.solution is the "
+                                "edit sequence, then the whole program."),
+    samples: int = typer.Option(1, "--samples", min=1, help="Edit sequences per program (each another random order)."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """LintSeq: each program as insertion edits, every intermediate program lint-clean (pyflakes)."""
+    import random
+
+    from rlvr.data.lintseq import insertion_edits, program_of, render
+    from rlvr.data.records import read_rows
+
+    out = []
+    try:
+        rows = list(read_rows(inputs, warn))
+    except FileNotFoundError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    for row in rows:
+        program = program_of(str(row.problem.meta.get("solution") or ""))
+        if program is None:
+            warn(f"{row.where}: skipped: no ```python block in meta.solution")
+            continue
+        for k in range(samples):
+            try:
+                edits = insertion_edits(program, random.Random(f"{seed}/{row.problem.id}/{k}"))
+            except ValueError as e:
+                warn(f"{row.where}: skipped: {e}")
+                break
+            meta = {**row.problem.meta, "solution": render(edits, program), "lintseq_edits": len(edits)}
+            out.append({**row.data, "id": f"{row.problem.id}-lintseq{k}", "meta": meta})
+    write_jsonl_atomic(output, out)
+    console.print(f"{len(out)} edit sequences from {len(rows)} rows: wrote {output}")

@@ -193,3 +193,24 @@ def test_lintseq_edits_rebuild_each_program_through_lint_clean_states(tmp_path, 
     assert min(p.meta["lintseq_edits"] for p in made if p.id.startswith("area")) >= 4  # a longer program: more edits
     pairs = [(made[i].meta["solution"], made[i + 1].meta["solution"]) for i in range(0, len(made), 2)]
     assert any(a != b for a, b in pairs)  # two samples of a program: other orders
+
+
+def test_verl_rows_in_parquet_come_out_as_verl_rows_in_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def verl(i, question):
+        return {"data_source": "math__deepscaler", "prompt": [{"role": "user", "content": question}],
+                "ability": "math", "reward_model": {"style": "rule", "ground_truth": str(i)},
+                "extra_info": {"index": i}}
+
+    rows = [verl(0, STORY), verl(1, STORY + " "), verl(2, "What is 6 times 7?")]
+    source = tmp_path / "guru.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), source)
+    out = tmp_path / "dedup.parquet"
+    result = CliRunner().invoke(app, ["data", "dedup", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "math__deepscaler" in result.output  # counts per source: verl's data_source
+    kept = pq.read_table(out).to_pylist()
+    assert kept == [rows[0], rows[2]]  # the verl layout, as it came in: a curated file goes back to verl
+    assert (tmp_path / "dedup.dropped.jsonl").exists()

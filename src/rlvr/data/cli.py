@@ -14,16 +14,25 @@ data_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
 console = Console()
 
 
-def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
-    """Written under a temporary name and renamed: a crash never leaves half a file."""
+def write_rows(path: Path, rows: list[dict]) -> None:
+    """JSONL, or Parquet for a `.parquet` path; written under a temporary name and renamed, so a
+    crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    if path.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), tmp)
+    else:
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     tmp.replace(path)
 
 
 def sibling(out: Path, suffix: str) -> Path:
-    return out.with_name(out.name.removesuffix(".jsonl") + suffix)
+    """A side file next to the output: OUT.dropped.jsonl for OUT.jsonl or OUT.parquet."""
+    stem = out.with_suffix("").name if out.suffix in (".jsonl", ".parquet") else out.name
+    return out.with_name(stem + suffix)
 
 
 def warn(message: str) -> None:
@@ -33,7 +42,8 @@ def warn(message: str) -> None:
 @data_app.command("dedup")
 def dedup_command(
     inputs: list[Path] = typer.Argument(..., help="JSONL/Parquet files of problems (rlvr or verl/Guru layout)."),
-    output: Path = typer.Option(..., "-o", "--output", help="Kept rows (JSONL); OUT.dropped.jsonl lists the rest."),
+    output: Path = typer.Option(..., "-o", "--output", help="Kept rows (.jsonl or .parquet); OUT.dropped.jsonl "
+                                "lists the rest."),
     shingle: int = typer.Option(5, "--shingle", help="Words per MinHash shingle."),
     threshold: float = typer.Option(0.8, "--threshold", help="Jaccard similarity of near-duplicates."),
     permutations: int = typer.Option(128, "--permutations", help="MinHash permutations."),
@@ -48,8 +58,8 @@ def dedup_command(
     except (FileNotFoundError, ValueError) as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
-    write_jsonl_atomic(output, [row.data for row in result.kept])
-    write_jsonl_atomic(sibling(output, ".dropped.jsonl"), [
+    write_rows(output, [row.data for row in result.kept])
+    write_rows(sibling(output, ".dropped.jsonl"), [
         {**row.data, "duplicate_of": {"id": original.problem.id, "where": original.where, "kind": kind,
                                       "jaccard": round(similarity, 3)}, "where": row.where}
         for row, original, kind, similarity in result.dropped])
@@ -86,11 +96,11 @@ def decontaminate_command(
         message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         console.print(f"[red]error:[/red] {message}")
         raise typer.Exit(2) from None
-    write_jsonl_atomic(output, [row.data for row in result.kept])
+    write_rows(output, [row.data for row in result.kept])
     hits = [{"id": h.row.problem.id, "where": h.row.where, "prompt": h.row.problem.prompt_text(),
              "against_id": h.against.id, "against_prompt": h.against.prompt_text(), "reason": h.reason}
             for h in result.hits]
-    write_jsonl_atomic(sibling(output, ".hits.jsonl"), hits)
+    write_rows(sibling(output, ".hits.jsonl"), hits)
     lines = [f"# Decontamination of {', '.join(map(str, inputs))}", "",
              f"Against {', '.join(against)} ({len(evaluation)} problems), {ngram}-gram overlap or the same "
              f"question and answer: {len(result.hits)} hits dropped, {len(result.kept)} kept.", ""]
@@ -147,7 +157,7 @@ def difficulty_command(
         console.print(f"[red]error:[/red] {message}")
         raise typer.Exit(2) from None
     rates = pass_rates(run_dir, ks)
-    write_jsonl_atomic(output, [{**r.data, **rates[r.problem.id], "difficulty_model": model}
+    write_rows(output, [{**r.data, **rates[r.problem.id], "difficulty_model": model}
                                 for r in rows if r.problem.id in rates])
     console.print(f"pass rates of {len(rates)} problems under {model} (n={n}): wrote {output}")
 
@@ -173,7 +183,7 @@ def filter_command(
             rates.append((str(record.data.get("domain", "?")), float(rate)))
             if min_pass <= rate < max_pass:
                 kept.append(record.data)
-    write_jsonl_atomic(output, kept)
+    write_rows(output, kept)
     if rates:
         plot_histogram(rates, output.with_suffix(".png"))
     table = Table("domain", *BUCKETS, "kept")
@@ -265,5 +275,5 @@ def lintseq_command(
                 break
             meta = {**row.problem.meta, "solution": render(edits, program), "lintseq_edits": len(edits)}
             out.append({**row.data, "id": f"{row.problem.id}-lintseq{k}", "meta": meta})
-    write_jsonl_atomic(output, out)
+    write_rows(output, out)
     console.print(f"{len(out)} edit sequences from {len(rows)} rows: wrote {output}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -47,6 +48,7 @@ def dedup_command(
     shingle: int = typer.Option(5, "--shingle", help="Words per MinHash shingle."),
     threshold: float = typer.Option(0.8, "--threshold", help="Jaccard similarity of near-duplicates."),
     permutations: int = typer.Option(128, "--permutations", help="MinHash permutations."),
+    workers: int = typer.Option(1, "--workers", help="Processes computing MinHash signatures (0 = one per core)."),
 ) -> None:
     """Drop exact (normalized prompt) and near (MinHash LSH) duplicates across all inputs; keep the first."""
     from rlvr.data.dedup import DedupSettings, deduplicate
@@ -54,7 +56,7 @@ def dedup_command(
 
     try:
         settings = DedupSettings(shingle, threshold, permutations)
-        result = deduplicate(list(read_rows(inputs, warn)), settings)
+        result = deduplicate(list(read_rows(inputs, warn)), settings, workers or os.cpu_count() or 1)
     except (FileNotFoundError, ValueError) as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
@@ -227,7 +229,7 @@ def curate_command(
 
     if cfg.dedup:
         stage("dedup", lambda inp, path: dedup_command(inp, path, cfg.dedup.shingle, cfg.dedup.threshold,
-                                                       cfg.dedup.permutations))
+                                                       cfg.dedup.permutations, cfg.dedup.workers))
     if cfg.decontaminate:
         d = cfg.decontaminate
         stage("decontaminate", lambda inp, path: decontaminate_command(inp, d.against, d.format, path, d.ngram))

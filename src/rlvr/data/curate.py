@@ -15,6 +15,7 @@ class DedupStage(Strict):
     shingle: int = Field(5, ge=1)  # words per MinHash shingle
     threshold: float = Field(0.8, gt=0, le=1)  # Jaccard similarity of near-duplicates
     permutations: int = Field(128, ge=16)  # MinHash permutations
+    workers: int = Field(1, ge=0)  # processes computing MinHash signatures; 0 = one per core
 
 
 class DecontaminateStage(Strict):

@@ -68,19 +68,37 @@ def minhash(text: str, settings: DedupSettings) -> MinHash:
     return signature
 
 
-def deduplicate(rows: list[Row], settings: DedupSettings = DedupSettings()) -> DedupResult:
-    """Keep the first of each group of duplicates, in input order."""
+def _minhash_job(job: tuple[str, DedupSettings]) -> MinHash:
+    return minhash(*job)
+
+
+def signatures_of(texts: list[str], settings: DedupSettings, workers: int = 1) -> list[MinHash]:
+    """MinHash signatures, computed by `workers` processes (the costly part; LSH is not)."""
+    if workers <= 1:
+        return [minhash(t, settings) for t in texts]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(_minhash_job, [(t, settings) for t in texts], chunksize=512))
+
+
+def deduplicate(rows: list[Row], settings: DedupSettings = DedupSettings(), workers: int = 1) -> DedupResult:
+    """Keep the first of each group of duplicates, in input order; signatures on `workers` processes."""
     result = DedupResult()
     exact: dict[str, Row] = {}
     lsh = MinHashLSH(threshold=settings.threshold, num_perm=settings.permutations)
     signatures: dict[str, tuple[MinHash, Row]] = {}
-    for row in rows:
-        text = row.problem.prompt_text()
-        key = normalized(text)
+    texts = [row.problem.prompt_text() for row in rows]
+    keys = [normalized(text) for text in texts]
+    unique = {key: i for i, key in reversed(list(enumerate(keys)))}  # the first row of each exact key
+    firsts = sorted(unique.values())
+    computed = dict(zip(firsts, signatures_of([texts[i] for i in firsts], settings, workers)))
+    for position, row in enumerate(rows):
+        key = keys[position]
         if key in exact:
             result.dropped.append((row, exact[key], "exact", 1.0))
             continue
-        signature = minhash(text, settings)
+        signature = computed[position]
         near = [signatures[k] for k in lsh.query(signature)]
         near = [(signature.jaccard(s), kept) for s, kept in near]
         near = [(j, kept) for j, kept in near if j >= settings.threshold]

@@ -25,14 +25,15 @@ def test_exact_and_near_duplicates_are_dropped_and_the_first_is_kept():
             row(2, STORY.replace("sixty", "seventy"), source="b.jsonl"),  # one word of 60: near
             row(3, "Compute 3 + 4. Put the final answer in \\boxed{}."),
             row(4, "Compute 3 + 5. Put the final answer in \\boxed{}."),  # another problem
-            row(5, STORY, domain="science")]  # across domains too
+            row(5, STORY, domain="science"),  # across domains too
+            row(6, STORY.replace("sixty", "seventy") + "!")]  # an exact copy of a near-duplicate
     result = deduplicate(rows)
     assert [r.problem.id for r in result.kept] == ["p0", "p3", "p4"]
     dropped = {r.problem.id: (orig.problem.id, kind) for r, orig, kind, _ in result.dropped}
-    assert dropped == {"p1": ("p0", "exact"), "p2": ("p0", "near"), "p5": ("p0", "exact")}
+    assert dropped == {"p1": ("p0", "exact"), "p2": ("p0", "near"), "p5": ("p0", "exact"), "p6": ("p0", "exact")}
     assert result.counts()[("math", "b.jsonl")]["near"] == 1
     parallel = deduplicate(rows, workers=2)  # signatures on 2 processes: the same result
-    assert [r.problem.id for r in parallel.kept] == ["p0", "p3", "p4"] and len(parallel.dropped) == 3
+    assert [r.problem.id for r in parallel.kept] == ["p0", "p3", "p4"] and len(parallel.dropped) == 4
     # a stricter threshold keeps the one-word edit
     assert "p2" in [r.problem.id for r in deduplicate(rows, DedupSettings(threshold=0.95)).kept]
 

@@ -105,6 +105,7 @@ def deduplicate(rows: list[Row], settings: DedupSettings = DedupSettings(), work
         if near:
             similarity, original = max(near, key=lambda pair: pair[0])
             result.dropped.append((row, original, "near", similarity))
+            exact[key] = original  # a later exact copy of this row duplicates the same original
             continue
         name = str(len(signatures))
         lsh.insert(name, signature)

@@ -27,6 +27,7 @@ that says what went wrong.
 from __future__ import annotations
 
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -231,8 +232,6 @@ class HttpSampler:
 
 def prompt_seed(seed: int, prompt: Prompt) -> int:
     """A request's seed: the run's seed and the prompt, so a rerun (or resume) repeats it."""
-    import zlib
-
     return (seed * 1_000_003 + zlib.crc32(repr(prompt).encode())) % 2**31
 
 

@@ -73,16 +73,15 @@ class VllmServerSampler(TokenSampler):
 
         def one(ids: list[int]) -> list[Sample]:
             body = self.http._request("POST", "/v1/completions", {**payload, "prompt": ids})
-            return [self._parse(ids, choice, params) for choice in self.http._choices(body, params.n)]
+            return [self._sample(ids, choice, params) for choice in self.http._choices(body, params.n)]
 
         with ThreadPoolExecutor(self.concurrency) as pool:
             return list(pool.map(one, prompt_ids))
 
-    def _parse(self, prompt: list[int], choice: dict, params: SamplingParams) -> Sample:
-        tokens = choice.get("token_ids")
-        logprobs = (choice.get("logprobs") or {}).get("token_logprobs")
-        if not isinstance(tokens, list) or not isinstance(logprobs, list) or len(tokens) != len(logprobs):
+    def _sample(self, prompt: list[int], choice: dict, params: SamplingParams) -> Sample:
+        """The trained sample: the tokens the server sampled (HttpSampler parses the choice), cut
+        and decoded here as the local engines do."""
+        parsed = self.http._parse_completion(choice)
+        if not parsed.token_ids:
             raise ServerError("the server returned no token ids or log-probs (is it vLLM, with return_token_ids?)")
-        reason = "length" if choice.get("finish_reason") == "length" else "stop"
-        return self._finish_sample(prompt, [int(t) for t in tokens], [float(x) for x in logprobs], None, reason,
-                                   params.stop)
+        return self._finish_sample(prompt, parsed.token_ids, parsed.logprobs, None, parsed.finish_reason, params.stop)

@@ -11,6 +11,7 @@ from rlvr.rollouts import Group
 from rlvr.train.distributed import SINGLE, Ranks
 
 AGGREGATIONS = ("token_mean", "seq_mean_token_mean", "token_sum_norm")
+SHARDINGS = ("replicate", "fsdp2")  # gradients all-reduced / weights, gradients and AdamW state sharded
 
 
 def groups() -> list[Group]:
@@ -30,23 +31,26 @@ def groups() -> list[Group]:
     return out
 
 
-def train_twice(model_dir, shard: list[Group], aggregation: str, skip: bool, ranks: Ranks) -> dict:
+def train_twice(model_dir, shard: list[Group], aggregation: str, skip: bool, ranks: Ranks,
+                sharding: str = "replicate") -> dict:
     """Two optimizer steps on the shard's batch; the final weights."""
     from transformers import AutoModelForCausalLM
 
     from rlvr.train.learner import UpdatePlan, build_batch, update_policy
+    from rlvr.train.sharding import make_policy
 
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    policy = make_policy(AutoModelForCausalLM.from_pretrained(model_dir), ranks, sharding)
+    optimizer = torch.optim.AdamW(policy.trainer.parameters(), lr=1e-3)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
     algo = AlgoConfig(aggregation=aggregation)
     batch = build_batch(shard, algo, False, 0)
     plan = UpdatePlan(microbatch=3, skip_zero_advantage=skip, max_new_tokens=8)
     for _ in range(2):
-        update_policy(model, optimizer, scheduler, batch, algo, plan, generator=torch.Generator().manual_seed(1),
-                      ranks=ranks)
-    return {name: p.detach().clone() for name, p in model.named_parameters()}
+        update_policy(policy.trainer, optimizer, scheduler, batch, algo, plan,
+                      generator=torch.Generator().manual_seed(1), ranks=ranks)
+    policy.refresh()
+    return {name: p.detach().clone() for name, p in policy.full.named_parameters()}
 
 
 def _rank(rank: int, world: int, init_file: str, model_dir: str, out: str) -> None:
@@ -56,13 +60,14 @@ def _rank(rank: int, world: int, init_file: str, model_dir: str, out: str) -> No
     # uneven shares (2 and 4 groups, other token counts): a per-rank normalizer would show;
     # groups are never split, so advantages stay per group
     shard = groups()[:2] if rank == 0 else groups()[2:]
-    results = {(a, s): train_twice(model_dir, shard, a, s, ranks) for a in AGGREGATIONS for s in (False, True)}
+    results = {(a, s, sharding): train_twice(model_dir, shard, a, s, ranks, sharding)
+               for a in AGGREGATIONS for s in (False, True) for sharding in SHARDINGS}
     if rank == 0:
         torch.save(results, out)
     dist.destroy_process_group()
 
 
-def test_two_ranks_make_the_update_one_process_makes_on_the_whole_batch(tiny_model_dir, tmp_path):
+def test_two_ranks_replicated_or_sharded_make_the_update_one_process_makes_on_the_whole_batch(tiny_model_dir, tmp_path):
     out = tmp_path / "two_ranks.pt"
     mp.start_processes(_rank, args=(2, str(tmp_path / "init"), str(tiny_model_dir), str(out)), nprocs=2,
                        start_method="spawn")
@@ -74,8 +79,9 @@ def test_two_ranks_make_the_update_one_process_makes_on_the_whole_batch(tiny_mod
         for skip in (False, True):
             one = train_twice(tiny_model_dir, groups(), aggregation, skip, SINGLE)
             assert max(float((one[n] - initial[n]).abs().max()) for n in one) > 1e-4  # the steps moved the weights
-            worst = max(float((one[n] - two[(aggregation, skip)][n]).abs().max()) for n in one)
-            assert worst < 1e-5, (aggregation, skip, worst)
+            for sharding in SHARDINGS:
+                worst = max(float((one[n] - two[(aggregation, skip, sharding)][n]).abs().max()) for n in one)
+                assert worst < 1e-5, (aggregation, skip, sharding, worst)
 
 
 def rlvr_train(*args, timeout=600):
@@ -139,6 +145,9 @@ def test_two_rank_training_writes_one_run_evaluates_like_one_process_and_resumes
     merged = json.loads((run / "eval-after" / "metrics.json").read_text())
     assert merged["overall"]["pass@1"] == single["overall"]["pass@1"]
     assert merged["overall"]["pass@2"] == single["overall"]["pass@2"]
+    # FSDP2 (the default): the AdamW state in shards, each rank's random states of its own
+    assert (latest / "optimizer" / ".metadata").exists() and "optimizer" not in torch.load(latest / "state.pt")
+    assert sorted(p.name for p in latest.glob("rng-rank-*.pt")) == ["rng-rank-0.pt", "rng-rank-1.pt"]
 
     # stopped after step 2 and resumed with 2 ranks: the weights of the uninterrupted run
     first = rlvr_train(config(tmp_path, "parts", 2), "--nproc", 2)
@@ -149,6 +158,9 @@ def test_two_rank_training_writes_one_run_evaluates_like_one_process_and_resumes
     assert all(torch.equal(resumed[k], uninterrupted[k]) for k in uninterrupted)
     one_rank = rlvr_train("--resume", tmp_path / "parts", "--set", "steps=4")
     assert one_rank.returncode == 2 and "saved by a run of 2 rank(s)" in one_rank.stdout + one_rank.stderr
+    replicated = rlvr_train("--resume", tmp_path / "parts", "--set", "steps=4", "--set", "learner.sharding=replicate",
+                            "--nproc", 2)
+    assert replicated.returncode != 0 and "learner.sharding=fsdp2" in replicated.stdout + replicated.stderr
 
 
 def test_a_rank_that_dies_ends_the_run_on_every_rank_naming_it(tmp_path):

@@ -334,6 +334,12 @@ class LearnerSection(Strict):
     # bf16: the forward/backward under bf16 autocast (LM head, log-probs, weights and optimizer stay
     # float32); sampling is unchanged; auto = bf16 where the device computes it natively
     precision: Precision = "auto"
+    # with several ranks: fsdp2 shards weights, gradients and AdamW state over the ranks (each keeps
+    # one full copy of the weights to sample with); replicate keeps all of them on every rank (as DDP)
+    sharding: Literal["fsdp2", "replicate"] = "fsdp2"
+    # fsdp2: free each layer's gathered weights after its forward (least memory; the backward
+    # gathers them again); false keeps them until its backward (about a third of the traffic)
+    reshard_after_forward: bool = True
 
 
 class EvaluationSection(Strict):

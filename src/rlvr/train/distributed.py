@@ -4,8 +4,9 @@
 collectives: summing numbers (the loss's normalizers are global counts, gathered before the
 backward pass, so that N ranks compute the loss of one process over the same global batch),
 agreeing on a count (every rank runs the same number of optimizer steps), and summing gradients
-(one flat all-reduce per optimizer step: data parallel with replicated weights). With one process
-every collective is the identity, so the single-process code path is the same code.
+(one flat all-reduce per optimizer step, when the weights are replicated; FSDP2 reduces a sharded
+learner's own, rlvr.train.sharding). With one process every collective is the identity, so the
+single-process code path is the same code.
 
     torchrun --nproc-per-node 2 -m rlvr train CONFIG.yaml     # (see docs/distributed.md)
 """
@@ -93,5 +94,7 @@ def join(timeout_s: float | None = None) -> Ranks:
         return SINGLE
     if not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":  # one GPU per rank of a machine: device "cuda" is this rank's
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s))
     return Ranks(dist.get_rank(), dist.get_world_size())

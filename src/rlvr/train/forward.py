@@ -91,3 +91,29 @@ def shared_prompt_logprobs(model, input_ids, attention_mask, prompt_len, loss_ma
     entropy = torch.zeros_like(logp)
     keep = where.to(logp.dtype)  # scatter only real predictions (padded steps would land on clamped indices)
     return (logp.scatter_add(1, before, logp_c * keep), entropy.scatter_add(1, before, entropy_c * keep))
+
+
+def row_logprobs(model, input_ids, attention_mask, prompt_len, loss_mask, temperature: float, bf16: bool = False,
+                 share_prompts: bool = True):
+    """The learner's forward pass over rows: `shared_prompt_logprobs` or `policy_logprobs`. A
+    `LogprobPass` (a sharded learner, rlvr.train.sharding) runs it as its own forward."""
+    if isinstance(model, LogprobPass):
+        return model(input_ids, attention_mask, prompt_len, loss_mask, temperature, bf16, share_prompts)
+    if share_prompts:
+        return shared_prompt_logprobs(model, input_ids, attention_mask, prompt_len, loss_mask, temperature, bf16)
+    return policy_logprobs(model, input_ids, attention_mask, loss_mask, temperature, bf16)
+
+
+class LogprobPass(torch.nn.Module):
+    """A causal LM whose forward is the learner's pass (decoder calls and the chunked head). FSDP2
+    gathers a module's parameters in its forward: wrapped so, the embeddings, final norm and LM
+    head that the decoder layers do not own are gathered and their gradients reduced like theirs."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, prompt_len, loss_mask, temperature: float, bf16: bool,
+                share_prompts: bool):
+        return row_logprobs(self.model, input_ids, attention_mask, prompt_len, loss_mask, temperature, bf16,
+                            share_prompts)

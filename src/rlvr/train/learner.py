@@ -23,7 +23,8 @@ from rlvr.explore import METHODS  # noqa: F401 (the methods register the losses 
 from rlvr.problems import Rollout
 from rlvr.rollouts import Group
 from rlvr.train.distributed import SINGLE, Ranks
-from rlvr.train.forward import policy_logprobs, shared_prompt_logprobs
+from rlvr.train.forward import policy_logprobs, row_logprobs
+from rlvr.train.sharding import is_sharded
 
 
 @dataclass(frozen=True)
@@ -186,9 +187,8 @@ def minibatch_loss(model, batch: Batch, idx: torch.Tensor, algo: AlgoConfig, off
     old, adv = batch.old_logp[idx, : width - 1].to(device), batch.advantages[idx].to(device)
 
     def logprobs(net):
-        if plan.share_prompts:
-            return shared_prompt_logprobs(net, ids, attention, batch.prompt_len[idx], mask, plan.temperature, plan.bf16)
-        return policy_logprobs(net, ids, attention, mask, plan.temperature, plan.bf16)
+        return row_logprobs(net, ids, attention, batch.prompt_len[idx], mask, plan.temperature, plan.bf16,
+                            plan.share_prompts)
 
     logp, entropy = logprobs(model)
     ctx = RowContext(algo.loss, loss_cfg, off)
@@ -270,6 +270,18 @@ def grouped_length_order(batch: Batch) -> torch.Tensor:
     return longest[batch.group] * (int(batch.group.max()) + 1) + batch.group
 
 
+def idle_pass(model, plan: UpdatePlan) -> None:
+    """A forward and backward of zero loss through the learner's own pass: a sharded rank with
+    fewer microbatches than the others in an optimizer step runs these to take part in the
+    layers' gathers and the gradient reduction."""
+    device = next(model.parameters()).device
+    ids = torch.zeros((1, 2), dtype=torch.long, device=device)
+    ones = torch.ones((1, 1), device=device)
+    logp, _ = row_logprobs(model, ids, torch.ones_like(ids), torch.tensor([1]), ones, plan.temperature, plan.bf16,
+                           plan.share_prompts)
+    (logp.sum() * 0).backward()
+
+
 def loss_terms() -> list[str]:
     """Every loss term a registered row loss can add to (the same list on every rank)."""
     return sorted({ROW_LOSSES.get(name).term for name in ROW_LOSSES.names()} | {"policy"})
@@ -290,8 +302,9 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
 
     With several ranks (`ranks`, rlvr.train.distributed) each holds its share of the step's groups:
     every rank runs the same number of optimizer steps, each term is divided by its global
-    normalizer (summed over the ranks before the backward pass) and the gradients are summed, so
-    the update is the one a single process makes on the whole batch (tests/test_distributed.py)."""
+    normalizer (summed over the ranks before the backward pass) and the gradients are summed (one
+    all-reduce, or FSDP2's reduce-scatter when `model` is sharded, rlvr.train.sharding), so the
+    update is the one a single process makes on the whole batch (tests/test_distributed.py)."""
     rows = batch.input_ids.shape[0]
     inert = (batch.advantages == 0) & ~batch.without_advantage()
     skip = plan.skip_zero_advantage and not terms_without_advantage(algo, reference)
@@ -300,6 +313,7 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
     minibatches = ranks.max(-(-rows // max(minibatch, 1)))
     microbatch = min(plan.microbatch or minibatch, minibatch)
     terms_all = loss_terms()
+    sharded = is_sharded(model)
     parameters = [p for p in model.parameters() if p.requires_grad]
     order_key = grouped_length_order(batch)
     loss_cfg = loss_config(algo, plan)
@@ -323,10 +337,17 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
             micro_count = 0
             active = mini[~inert[mini]] if skip else mini
             active = active[torch.argsort(order_key[active], stable=True)]
-            for m0 in range(0, len(active), microbatch):
-                idx = active[m0 : m0 + microbatch]
-                if batch.loss_mask[idx].sum() == 0:
+            micros = [active[m0 : m0 + microbatch] for m0 in range(0, len(active), microbatch)]
+            micros = [idx for idx in micros if batch.loss_mask[idx].sum() > 0]
+            # a sharded learner's forward and backward are collectives: every rank runs as many
+            passes = ranks.max(len(micros)) if sharded else len(micros)
+            for number_in_step in range(passes):
+                if sharded:  # reduce the gradients once, in the last backward of the optimizer step
+                    model.set_requires_gradient_sync(number_in_step == passes - 1)
+                if number_in_step >= len(micros):
+                    idle_pass(model, plan)
                     continue
+                idx = micros[number_in_step]
                 terms, masks, metrics = minibatch_loss(model, batch, idx, algo, off, loss_cfg, plan, reference)
                 loss = sum(value * aggregation_weight(algo.aggregation, masks[name]) / max(normalizer[name], 1e-9)
                            for name, value in terms.items())
@@ -338,8 +359,10 @@ def update_policy(model, optimizer, scheduler, batch: Batch, algo: AlgoConfig, p
             for key in step_metrics:
                 if key != "loss":
                     step_metrics[key] /= max(micro_count, 1)
-            ranks.sum_gradients(parameters)
-            step_metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(parameters, plan.grad_clip))
+            if not sharded:
+                ranks.sum_gradients(parameters)
+            norm = torch.nn.utils.clip_grad_norm_(parameters, plan.grad_clip)
+            step_metrics["grad_norm"] = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
             optimizer.step()
             for key, value in step_metrics.items():
                 totals[key] = totals.get(key, 0.0) + value

@@ -29,12 +29,13 @@ from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
 from rlvr.train.distributed import SINGLE, Ranks
 from rlvr.train.learner import UpdatePlan, build_batch, correct_engine_mismatch, empty_batch, update_policy
 from rlvr.train.records import read_metrics, rows_until
+from rlvr.train.sharding import Policy, make_policy
 from rlvr.train.trackers import Trackers
 
 
 @dataclass
 class TrainState:
-    model: Any
+    policy: Policy  # the learner's module and the full weights the engine samples with
     tokenizer: Any
     optimizer: torch.optim.Optimizer
     scheduler: Any
@@ -44,6 +45,11 @@ class TrainState:
     reference: Any
     step: int
     method: Method
+
+    @property
+    def model(self):
+        """The whole model with the current weights (sampling, evaluation, methods, checkpoints)."""
+        return self.policy.full
 
 
 def load_problems(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
@@ -68,23 +74,24 @@ def setup(cfg: TrainConfig, resume_from: Path | None, problems: list[Problem],
     else:
         model = lora_model(cfg, resume_from).to(device)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    trainable = [p for p in model.parameters() if p.requires_grad]
+    policy = make_policy(model, ranks, cfg.learner.sharding, cfg.learner.reshard_after_forward)
+    trainable = [p for p in policy.trainer.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=cfg.learner.lr, weight_decay=0.0)
     warmup = max(cfg.learner.warmup_steps, 1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warmup))
-    step = load_state(resume_from, optimizer, scheduler, world=ranks.world) if resume_from else 0
+    step = load_state(resume_from, optimizer, scheduler, ranks, policy) if resume_from else 0
     reference = None
     if cfg.algo.kl_estimator:
         reference = AutoModelForCausalLM.from_pretrained(model_path(cfg.model), dtype=torch.float32).to(device).eval()
     method = make_method(cfg)
     rollout = cfg.rollout
-    sampler = training_sampler(resolve_engine(rollout.engine, device), model, tokenizer, rollout.sampler_batch_size,
-                               prepack_linears=rollout.prepack_linears, model_dir=source,
+    sampler = training_sampler(resolve_engine(rollout.engine, device), policy.full, tokenizer,
+                               rollout.sampler_batch_size, prepack_linears=rollout.prepack_linears, model_dir=source,
                                max_model_len=max_model_len(cfg), kv_cache_gib=rollout.kv_cache_gib,
                                gpu_memory_utilization=rollout.gpu_memory_utilization, seed=rank_seed(cfg.seed, ranks),
                                server_url=rollout.server_url, server_model=rollout.server_model,
                                weights_dir=cfg.output / "engine-weights")
-    return TrainState(model, tokenizer, optimizer, scheduler, sampler, method.train_problems(problems), eval_problems,
+    return TrainState(policy, tokenizer, optimizer, scheduler, sampler, method.train_problems(problems), eval_problems,
                       reference, step, method)
 
 
@@ -289,9 +296,10 @@ def run_step(state: TrainState, cfg: TrainConfig, scorer: Scorer, step: int,
         mismatch = correct_engine_mismatch(state.model, batch, plan, cfg.algo.rollout_correction) \
             if recomputes_logprobs(cfg) and has_rows else {}
         mismatch["recompute_s"] = time.perf_counter() - t_recompute
-        learn = update_policy(state.model, state.optimizer, state.scheduler, batch, cfg.algo, plan,
+        learn = update_policy(state.policy.trainer, state.optimizer, state.scheduler, batch, cfg.algo, plan,
                               state.method.offpolicy(), state.reference, shuffle, ranks)
         t_push = time.perf_counter()
+        state.policy.refresh()
         state.sampler.sync_weights()
         learn = {**learn, **mismatch, "push_s": time.perf_counter() - t_push}
     record = {"kind": "step", **step_metrics(step, sampled, rollout, learn, time.perf_counter() - t0)}
@@ -395,9 +403,9 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
             log(f"step {step}/{cfg.steps} reward {record['reward_mean']:.3f} pass@1 {record['pass@1_batch']:.3f} "
                 f"{learned} no-think {record['thinking_skipped_frac']:.2f} {record['time_s']['total']:.1f}s")
             done = step == cfg.steps or budget_reached(cfg.token_budget, spent, step)
-            if (step % cfg.checkpointing.every == 0 or done) and ranks.main:  # the weights are the same on every rank
-                save_checkpoint(run_dir, step, state.model, state.tokenizer, state.optimizer, state.scheduler,
-                                cfg.checkpointing.keep, world=ranks.world)
+            if step % cfg.checkpointing.every == 0 or done:
+                save_checkpoint(run_dir, step, state.policy, state.tokenizer, state.optimizer, state.scheduler,
+                                cfg.checkpointing.keep, ranks)
         if state.eval_problems:
             write({"step": step, **evaluate(state, cfg, "after", ranks)})
     if not ranks.main:

@@ -350,6 +350,8 @@ class EvaluationSection(Strict):
     problems: int | None = Field(None, ge=1)  # held-out problems per evaluation, evenly spread; None = all
     n: int = Field(4, ge=1)  # samples per held-out problem
     before: bool = True  # evaluate the start model too
+    # held-out domains; null = data.domains (train on math, evaluate on all six: [math, code, ...])
+    domains: list[str] | None = None
 
 
 class CheckpointingSection(Strict):

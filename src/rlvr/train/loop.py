@@ -56,7 +56,8 @@ def load_problems(cfg: TrainConfig) -> tuple[list[Problem], list[Problem]]:
     """The training problems and the held-out ones of a run."""
     data, evaluation = cfg.data, cfg.evaluation
     train = select_problems(data.suite, data.file, data.tasks, data.domains)
-    held_out = select_problems(evaluation.suite, None, data.tasks, data.domains) if evaluation.suite else []
+    domains = evaluation.domains if evaluation.domains is not None else data.domains
+    held_out = select_problems(evaluation.suite, None, data.tasks, domains) if evaluation.suite else []
     return train, spread(held_out, cfg.evaluation.problems)
 
 

@@ -66,3 +66,52 @@ def test_the_verdict_rule_on_hand_made_numbers():
     assert "narrows the gap to pass@8: **reproduced**" in lines[0]  # +7 points > sd 2; gap 30 -> 18
     assert "lowers pass@8: **reproduced**" in lines[1]  # 55 -> 50, seeds agree (sd 0)
     assert "guide solves more problems" in lines[2] and "**reproduced**" in lines[2]  # 4 vs 1, sd 1 and 0
+
+
+def test_domain_study_trains_each_set_evaluates_all_six_domains_and_resumes(tmp_path, tiny_model_dir):
+    from rlvr.study.domains import DOMAINS, DomainStudyConfig, run_domain_study
+
+    study = DomainStudyConfig(model=str(tiny_model_dir), train_sets={"math": ["math"], "logic+tabular":
+                              ["logic", "tabular"]}, seeds=[0], token_budget=40, eval_problems=12, eval_n=2,
+                              prompts_per_step=2, rollouts_per_prompt=2, max_new_tokens=6, workers=1,
+                              output=tmp_path / "domains")
+    summary = run_domain_study(study, log=lambda line: None)
+    text = summary.read_text()
+    assert "| math |" in text and "| logic+tabular |" in text and "claims" in text
+    trained = [json.loads(x) for x in (tmp_path / "domains" / "math-s0" / "rollouts.jsonl").open()]
+    assert trained and {r["domain"] for r in trained} == {"math"}  # trained on its set only
+    evaluated = [json.loads(x) for x in (tmp_path / "domains" / "math-s0" / "eval-after" / "samples.jsonl").open()]
+    assert {r["domain"] for r in evaluated} == set(DOMAINS)  # evaluated on all six
+    stats = json.loads((tmp_path / "domains" / "study.json").read_text())
+    assert set(stats["gain"]) == {"math", "logic+tabular"} and set(stats["gain"]["math"]) == set(DOMAINS)
+    assert (tmp_path / "domains" / "transfer.png").exists()
+    logged = []
+    run_domain_study(study, log=logged.append)
+    assert logged == ["math-s0: done", "logic+tabular-s0: done"]
+
+
+def test_domain_study_rejects_an_unknown_domain_before_any_run():
+    from rlvr.study.domains import DomainStudyConfig
+
+    with pytest.raises(ValueError, match="chemistry"):
+        DomainStudyConfig(train_sets={"x": ["math", "chemistry"]})
+
+
+def test_transfer_claims_on_hand_made_gains():
+    from rlvr.study.domains import COMMON, DOMAINS, RARE, default_sets
+    from rlvr.study.transfer import claims
+
+    def gains(common: float, rare: float) -> dict:  # two seeds, +-0.01 apart
+        return {d: {1: [v - 0.01, v + 0.01]} for d, v in [(d, common) for d in COMMON] + [(d, rare) for d in RARE]}
+
+    # Guru's picture: common domains gain from the rare ones' training, rare ones need their own data
+    matrix = {"all": gains(0.10, 0.10), "math+code+science": gains(0.10, 0.0), "logic+simulation+tabular":
+              gains(0.05, 0.10), **{d: {e: {1: [0.0, 0.0]} for e in DOMAINS} for d in DOMAINS}}
+    for d in DOMAINS:
+        matrix[d][d] = {1: [0.08, 0.10]}
+    lines = claims(matrix, default_sets())
+    assert len(lines) == 4 and all("**reproduced**" in line for line in lines), lines
+    # no transfer at all: the first two claims fail
+    matrix["logic+simulation+tabular"] = gains(-0.05, 0.10)
+    lines = claims(matrix, default_sets())
+    assert "**not reproduced**" in lines[0] and "**not reproduced**" in lines[1]

@@ -417,6 +417,40 @@ def study_explore(
     console.print(f"summary: {summary}")
 
 
+@study_app.command("domains")
+def study_domains(
+    config: Path = typer.Option(None, "--config", help="YAML of rlvr.study.domains.DomainStudyConfig (else defaults)."),
+    sets: str = typer.Option(None, "--sets", help="Comma-separated subset of the train sets, e.g. all,math,logic."),
+    seeds: int = typer.Option(None, "--seeds", help="Number of seeds (0..N-1)."),
+    budget: int = typer.Option(None, "--budget", help="Sampled tokens per run."),
+    eval_problems: int = typer.Option(None, "--eval-problems", help="Held-out problems over the six domains."),
+    output: Path = typer.Option(None, "-o", "--output", help="Study directory (rerun to resume)."),
+) -> None:
+    """Cross-domain transfer: GRPO on each train set (all six domains, two groups, each alone),
+    equal token budget, several seeds, every run evaluated on all six domains."""
+    from rlvr.config import ConfigError, load_config
+    from rlvr.study.domains import DomainStudyConfig, default_sets, run_domain_study
+
+    overrides = {key: value for key, value in {
+        "seeds": list(range(seeds)) if seeds else None, "token_budget": budget, "eval_problems": eval_problems,
+        "output": str(output) if output else None,
+    }.items() if value is not None}
+    try:
+        study = load_config(config, DomainStudyConfig, overrides) if config else DomainStudyConfig(**overrides)
+        if sets:
+            chosen = sets.split(",")
+            known = {**default_sets(), **study.train_sets}
+            unknown = [name for name in chosen if name not in known]
+            if unknown:
+                raise KeyError(f"--sets: unknown train set(s) {', '.join(unknown)}; valid: {', '.join(known)}")
+            study = study.model_copy(update={"train_sets": {name: known[name] for name in chosen}})
+        summary = run_domain_study(study, log=console.print)
+    except (ConfigError, KeyError, ValueError) as e:
+        fail(e)
+    console.print(summary.read_text(), markup=False)
+    console.print(f"summary: {summary}")
+
+
 @app.command()
 def serve(
     model: str = typer.Option(..., "--model", help="Local Hugging Face model directory or 'tiny-reasoner'."),

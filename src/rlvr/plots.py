@@ -16,7 +16,8 @@ def finish(fig, ax, path: Path, xlabel: str, ylabel: str, legend_size: int = 8, 
     """Label the axes, add the legend, write the PNG and free the figure."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=legend_size)
+    if legend_size:  # 0: no legend (a heatmap)
+        ax.legend(fontsize=legend_size)
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
     plt.close(fig)

@@ -385,6 +385,46 @@ def dph_prepare(config: Path = typer.Argument(..., help="Training config with me
                   f"{counts['samples']} stored samples of the initial policy")
 
 
+@app.command()
+def distill(
+    config: Path = typer.Argument(None, help="YAML config (rlvr.distill.config.DistillConfig)."),
+    resume: Path = typer.Option(None, "--resume", help="Continue this run directory from its latest checkpoint."),
+    output: Path = typer.Option(None, "--output", "-o", help="Run directory (overrides the config's output)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished or stopped run in the output."),
+    print_config: bool = typer.Option(False, "--print-config", help="Show the resolved config with defaults and exit."),
+    set_: list[str] = typer.Option([], "--set", help="Override a key: --set loss=reverse_kl --set temperature=2."),
+) -> None:
+    """Distil a teacher into a student: forward/reverse KL, generalized JSD (GKD), sequence-level
+    KD, on-policy distillation; metrics, checkpoints, held-out evaluation and a report as rlvr train."""
+    from rlvr.config import ConfigError, load_config
+    from rlvr.distill.config import DistillConfig
+    from rlvr.distill.run import distill as run_distill
+
+    if (config is None) == (resume is None):
+        console.print("[red]error:[/red] give CONFIG.yaml or --resume RUN_DIR")
+        raise typer.Exit(2)
+    if resume is not None and not (resume / "config.yaml").is_file():
+        console.print(f"[red]error:[/red] {resume} is not a run directory of rlvr distill (it has no config.yaml)")
+        raise typer.Exit(2)
+    try:
+        overrides = {**parse_overrides(set_), **({"output": str(output)} if output else {})}
+        cfg = load_config(config or resume / "config.yaml", DistillConfig, overrides)
+    except ConfigError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    if print_config:
+        from rlvr.config_reference import commented_yaml
+
+        print(commented_yaml(cfg), end="")
+        return
+    try:
+        report = run_distill(cfg, resume=resume is not None, log=console.print, overwrite=overwrite)
+    except (FileExistsError, FileNotFoundError, KeyError, ValueError) as e:
+        fail(e)
+    print_before_after(report.parent)
+    console.print(f"report: {report}")
+
+
 study_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="Several training runs from one start, side by side.")
 app.add_typer(study_app, name="study")

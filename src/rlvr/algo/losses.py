@@ -1,7 +1,8 @@
 """Policy losses and loss aggregation.
 
 Policy losses: `(logp [B, T], old_logp [B, T], advantages [B], mask [B, T], cfg) -> (loss [B, T], metrics)`,
-a per-token loss (0 where mask is 0). Aggregations: `(loss [B, T], mask [B, T], cfg) -> scalar`, each
+a per-token loss (0 where mask is 0); ppo_clip also takes per-token advantages [B, T] (on-policy
+distillation's dense reward, rlvr.distill). Aggregations: `(loss [B, T], mask [B, T], cfg) -> scalar`, each
 registered with its `weight(mask) -> float`: what it divides by, so that a minibatch's loss is the
 sum of its microbatches' losses scaled by weight(micro) / weight(minibatch) (gradient accumulation).
 Kept apart so any loss combines with any aggregation.
@@ -47,7 +48,7 @@ def ppo_clip(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch.Tenso
     ratio_t = exp(logp_t - old_logp_t); loss_t = max(-A ratio_t, -A clip(ratio_t, 1-eps_low, 1+eps_high));
     dual-clip: for A < 0, loss_t = min(loss_t, c |A|).
     """
-    adv = advantages[:, None].to(logp.dtype)  # [B, 1]
+    adv = (advantages if advantages.dim() == 2 else advantages[:, None]).to(logp.dtype)  # [B, T] or [B, 1]
     ratio = torch.exp(logp - old_logp)  # [B, T]
     unclipped = -adv * ratio
     clipped = -adv * ratio.clamp(1 - cfg.eps_low, 1 + cfg.eps_high)

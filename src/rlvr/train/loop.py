@@ -220,10 +220,16 @@ def evaluate_with(sampler, problems: list[Problem], cfg: TrainConfig, run_dir: P
 
 
 def evaluate(state: TrainState, cfg: TrainConfig, label: str, ranks: Ranks = SINGLE) -> dict:
-    ks = eval_ks(cfg.evaluation.n)
     metrics = evaluate_with(state.sampler, state.eval_problems, cfg, cfg.output / f"eval-{label}", ranks)
+    return eval_record(metrics, label, cfg.evaluation.n)
+
+
+def eval_record(metrics: dict, label: str, n: int) -> dict:
+    """The metrics.jsonl row of a held-out evaluation ({} for a rank that did not merge it)."""
     if not metrics:
         return {}
+    ks = eval_ks(n)
+
     def pass_at(m: dict) -> dict:  # a k that no problem had enough verdicts for is left out
         return {f"pass@{k}": m[f"pass@{k}"] for k in ks if f"pass@{k}" in m}
 

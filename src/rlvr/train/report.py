@@ -8,14 +8,17 @@ from pathlib import Path
 from rlvr.plots import finish, plt
 from rlvr.train.records import evals_of, read_metrics, steps_of
 
+CURVES = {"reward_mean": "reward (batch)", "pass@1_batch": "pass@1 (batch)", "loss": "loss"}
 
-def write_train_report(run_dir: Path) -> Path:
+
+def write_train_report(run_dir: Path, title: str = "rlvr train") -> Path:
     rows = read_metrics(run_dir)
     steps, evals = steps_of(rows), evals_of(rows)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    if steps:
-        axes[0].plot([r["step"] for r in steps], [r["reward_mean"] for r in steps], label="reward (batch)")
-        axes[0].plot([r["step"] for r in steps], [r["pass@1_batch"] for r in steps], label="pass@1 (batch)")
+    # the batches' reward and pass@1 where the run has them (RL), else its loss (distillation)
+    shown = [key for key in CURVES if key != "loss" and steps and key in steps[0]] or ["loss"]
+    for key in shown if steps else []:
+        axes[0].plot([r["step"] for r in steps if key in r], [r[key] for r in steps if key in r], label=CURVES[key])
     axes[0].set_xlabel("step")
     axes[0].set_title("training batches")
     axes[0].legend(fontsize=8)
@@ -30,7 +33,7 @@ def write_train_report(run_dir: Path) -> Path:
     fig.tight_layout()
     fig.savefig(run_dir / "training.png", dpi=110)
     plt.close(fig)
-    lines = ["# rlvr train", "", f"{len(steps)} steps logged; metrics in `metrics.jsonl`.", ""]
+    lines = [f"# {title}", "", f"{len(steps)} steps logged; metrics in `metrics.jsonl`.", ""]
     table_rows, columns = before_after(run_dir)
     if table_rows:
         lines += ["## Held-out evaluation, before and after", "", "| domain | " + " | ".join(

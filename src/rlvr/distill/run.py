@@ -1,0 +1,432 @@
+"""`rlvr distill`: a student learns from a teacher, one step at a time.
+
+    rlvr distill CONFIG.yaml            # a new run in cfg.output
+    rlvr distill --resume RUN_DIR       # continue from the latest checkpoint, exactly
+
+A step draws `batch_size` problems (a function of seed and step, so a resumed run draws the same)
+and takes one of two kinds of update:
+- on fixed sequences (reference solutions or teacher samples), or, with probability
+  `on_policy_fraction`, on the student's own samples (GKD): the chosen divergence between the
+  student's and the teacher's next-token distributions at every completion token, averaged over a
+  sequence's tokens, then over the sequences; the vocabulary is cut into token chunks whose
+  logits are recomputed in the backward pass, never N x V at once;
+- `on_policy`: the student samples `rollouts_per_prompt` completions, the teacher's log-probs
+  of the sampled tokens give the dense reward log p_T - log p_S per token (plus the verifiable
+  reward's group advantage, `verifier_coef`), trained with the trainer's policy loss (ppo_clip)
+  and aggregation (rlvr.algo).
+Metrics, checkpoints, resume, held-out evaluation, trackers and the report are `rlvr train`'s.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+
+from rlvr.distill.config import DistillConfig
+from rlvr.distill.losses import DIVERGENCES, DistillLossConfig, on_policy_advantages, sequence_nll
+from rlvr.models import model_path, precision_note, resolve_device, resolve_precision
+from rlvr.problems import Problem
+from rlvr.train.forward import _decoder, policy_logprobs
+
+CHUNK = 1024  # completion tokens whose logits exist at once (per model)
+
+
+@dataclass
+class Sequence:
+    """A prompt and a completion the student is trained on, as token ids."""
+
+    problem_id: str
+    ids: list[int]
+    prompt_len: int
+
+
+def load_models(cfg: DistillConfig, resume_from: Path | None):
+    """(teacher, student, tokenizer); a student whose vocabulary differs from the teacher's is one
+    error naming both."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rlvr.models.tiny import build_model
+
+    teacher_dir = model_path(cfg.teacher)
+    if not teacher_dir.exists():
+        raise FileNotFoundError(f"teacher: {cfg.teacher} does not exist")
+    tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
+    teacher = AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32).eval()
+    if resume_from is not None:
+        student = AutoModelForCausalLM.from_pretrained(resume_from, dtype=torch.float32)
+    elif cfg.student is not None:
+        student_dir = model_path(cfg.student)
+        if not student_dir.exists():
+            raise FileNotFoundError(f"student: {cfg.student} does not exist")
+        if AutoTokenizer.from_pretrained(student_dir).get_vocab() != tokenizer.get_vocab():
+            raise ValueError(f"student {cfg.student} and teacher {cfg.teacher} have different vocabularies: "
+                             "distillation compares their next-token distributions token by token")
+        student = AutoModelForCausalLM.from_pretrained(student_dir, dtype=torch.float32)
+    else:
+        spec = cfg.new_student
+        student = build_model(tokenizer, hidden=spec.hidden, layers=spec.layers, heads=spec.heads, seed=cfg.seed,
+                              vocab_size=teacher.config.vocab_size)
+    if student.get_output_embeddings().weight.shape[0] != teacher.get_output_embeddings().weight.shape[0]:
+        raise ValueError(f"student and teacher {cfg.teacher}: output layers of different vocabulary sizes")
+    return teacher, student, tokenizer
+
+
+def load_problems(cfg: DistillConfig) -> list[Problem]:
+    from rlvr.config import SFTConfig
+    from rlvr.train.sft import training_problems
+
+    return training_problems(SFTConfig(model=cfg.teacher, suite=cfg.suite, suite_seeds=cfg.suite_seeds,
+                                       per_task=cfg.per_task, suite_version=cfg.suite_version, data=cfg.data))
+
+
+def fixed_sequences(cfg: DistillConfig, problems: list[Problem], tokenizer, teacher, log) -> dict[str, Sequence]:
+    """problem id -> its fixed sequence: the reference solution, or one teacher sample (drawn once
+    and kept in OUTPUT/teacher-samples.jsonl, so a resumed run trains on the same ones)."""
+    from rlvr.train.sft import encode_example
+
+    if cfg.sequences == "ground_truth":
+        out = {}
+        for p in problems:
+            ids, labels = encode_example(tokenizer, p)
+            out[p.id] = Sequence(p.id, ids, sum(1 for y in labels if y == -100))
+        return out
+    path = cfg.output / "teacher-samples.jsonl"
+    if not path.exists():
+        log(f"sampling the teacher once on {len(problems)} problems")
+        samples = sample_once(teacher, tokenizer, problems, cfg, seed=cfg.seed)
+        part = path.with_suffix(".tmp")
+        part.write_text("".join(json.dumps({"problem_id": s.problem_id, "ids": s.ids, "prompt_len": s.prompt_len})
+                                + "\n" for s in samples))
+        part.replace(path)
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {r["problem_id"]: Sequence(r["problem_id"], r["ids"], r["prompt_len"]) for r in rows}
+
+
+def sample_once(model, tokenizer, problems: list[Problem], cfg: DistillConfig, seed: int) -> list[Sequence]:
+    """One completion per problem from `model` (temperature 1), ending with its end token."""
+    from rlvr.sampling.base import SamplingParams
+    from rlvr.sampling.torch_backend import TorchSampler
+
+    sampler = TorchSampler(model, tokenizer, batch_size=64)
+    params = SamplingParams(n=1, temperature=1.0, max_new_tokens=cfg.max_new_tokens, seed=seed)
+    groups = sampler.sample([p.prompt for p in problems], params)
+    model.train(False)
+    return [Sequence(p.id, g[0].prompt_ids + g[0].token_ids, len(g[0].prompt_ids)) for p, g in zip(problems, groups)]
+
+
+def pad(sequences: list[Sequence], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(ids [B, L], attention [B, L], mask [B, L-1]: 1 where position t predicts a completion token)."""
+    width = max(len(s.ids) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id)
+    attention = torch.zeros((len(sequences), width), dtype=torch.long)
+    mask = torch.zeros((len(sequences), width - 1))
+    for i, s in enumerate(sequences):
+        ids[i, : len(s.ids)] = torch.tensor(s.ids)
+        attention[i, : len(s.ids)] = 1
+        mask[i, s.prompt_len - 1 : len(s.ids) - 1] = 1
+    return ids, attention, mask
+
+
+def completion_states(model, ids, attention, mask, bf16: bool) -> torch.Tensor:
+    """The decoder's last hidden states at the positions `mask` selects -> [N, H] (float32)."""
+    with torch.autocast(ids.device.type, dtype=torch.bfloat16, enabled=bf16):
+        hidden = _decoder(model)(input_ids=ids, attention_mask=attention).last_hidden_state[:, :-1]
+    return hidden[mask.bool()].float()
+
+
+def token_losses(student, hidden: torch.Tensor, targets: torch.Tensor, cfg: DistillConfig,
+                 teacher_logits) -> torch.Tensor:
+    """The per-token loss [N] at the completion tokens whose student states are `hidden`.
+    `teacher_logits(start, end)` -> the teacher's logits there ([n, V], or (values, indices) of its
+    top k); each chunk's student logits are recomputed in the backward pass (checkpointing)."""
+    from torch.utils.checkpoint import checkpoint
+
+    weight = student.get_output_embeddings().weight
+    loss_cfg = DistillLossConfig(temperature=cfg.temperature, beta=cfg.beta)
+    out = []
+    for start in range(0, hidden.shape[0], CHUNK):
+        end = min(start + CHUNK, hidden.shape[0])
+        if cfg.loss == "sequence_kd":
+            out.append(checkpoint(lambda h, t: sequence_nll(h @ weight.T, t), hidden[start:end], targets[start:end],
+                                  use_reentrant=False))
+            continue
+        teacher = teacher_logits(start, end)
+        indices = None
+        if isinstance(teacher, tuple):  # stored top k: both distributions over the teacher's k tokens
+            teacher, indices = teacher
+
+        def chunk(h, z_t, idx=indices):
+            z_s = h @ weight.T
+            return DIVERGENCES.get(cfg.loss)(z_s if idx is None else z_s.gather(1, idx), z_t, loss_cfg)
+
+        out.append(checkpoint(chunk, hidden[start:end], teacher.float(), use_reentrant=False))
+    return torch.cat(out) if out else hidden.new_zeros(0)
+
+
+def sequence_means(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Token values [N] (in mask order) -> each sequence's mean over its tokens [B] (0 for none)."""
+    rows = mask.bool().nonzero()[:, 0].to(values.device)
+    sums = torch.zeros(mask.shape[0], dtype=values.dtype, device=values.device).index_add(0, rows, values)
+    return sums / mask.sum(dim=1).clamp(min=1).to(values.device)
+
+
+@torch.no_grad()
+def teacher_cache(teacher, sequences: dict[str, Sequence], cfg: DistillConfig, pad_id: int, device) -> dict:
+    """problem id -> the teacher's logits at its completion tokens, float16: [n, V], or with
+    `teacher_top_k` (values [n, k], indices [n, k]). Written to OUTPUT/teacher-logits.pt once."""
+    path = cfg.output / "teacher-logits.pt"
+    if path.exists():
+        return torch.load(path)
+    cache, items = {}, list(sequences.values())
+    weight = teacher.get_output_embeddings().weight
+    for start in range(0, len(items), cfg.microbatch_size):
+        chunk = items[start : start + cfg.microbatch_size]
+        ids, attention, mask = pad(chunk, pad_id)
+        hidden = completion_states(teacher, ids.to(device), attention.to(device), mask, False)
+        offset = 0
+        for seq, n in zip(chunk, mask.sum(dim=1).long().tolist()):
+            logits = hidden[offset : offset + n] @ weight.T
+            offset += n
+            if cfg.teacher_top_k:
+                values, indices = logits.topk(min(cfg.teacher_top_k, logits.shape[1]), dim=1)
+                cache[seq.problem_id] = (values.half().cpu(), indices.int().cpu())
+            else:
+                cache[seq.problem_id] = logits.half().cpu()
+    part = path.with_suffix(".tmp")
+    torch.save(cache, part)
+    part.replace(path)
+    return cache
+
+
+def cached_logits(cache: dict, chunk: list[Sequence], device):
+    """The stored teacher logits of a microbatch's sequences, in the order of their tokens."""
+    parts = [cache[s.problem_id] for s in chunk]
+    if isinstance(parts[0], tuple):
+        values = torch.cat([v for v, _ in parts]).to(device)
+        indices = torch.cat([i for _, i in parts]).long().to(device)
+        return lambda start, end: (values[start:end], indices[start:end])
+    logits = torch.cat(parts).to(device)
+    return lambda start, end: logits[start:end]
+
+
+@dataclass
+class DistillState:
+    teacher: torch.nn.Module | None  # None once its logits are stored and no step needs it live
+    student: torch.nn.Module
+    tokenizer: object
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    problems: list[Problem]
+    sequences: dict[str, Sequence]
+    cache: dict | None
+    device: torch.device
+    bf16: bool
+
+    @property
+    def pad_id(self) -> int:
+        return self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+
+
+def divergence_step(state: DistillState, cfg: DistillConfig, sequences: list[Sequence], own_samples: bool) -> dict:
+    """One optimizer step of the chosen divergence (or sequence_kd) over `sequences`."""
+    times = {"teacher": 0.0, "student": 0.0}
+    loss_total, tokens = 0.0, 0
+    state.student.train()
+    state.optimizer.zero_grad(set_to_none=True)
+    for start in range(0, len(sequences), cfg.microbatch_size):
+        chunk = sequences[start : start + cfg.microbatch_size]
+        ids, attention, mask = pad(chunk, state.pad_id)
+        ids, attention = ids.to(state.device), attention.to(state.device)
+        t0 = time.perf_counter()
+        provider = None
+        if cfg.loss != "sequence_kd":
+            if state.cache is not None and not own_samples:
+                provider = cached_logits(state.cache, chunk, state.device)
+            else:
+                with torch.no_grad():
+                    teacher_hidden = completion_states(state.teacher, ids, attention, mask, False)
+                head = state.teacher.get_output_embeddings().weight
+                provider = lambda s, e, h=teacher_hidden, w=head: h[s:e] @ w.T  # noqa: E731
+        t1 = time.perf_counter()
+        hidden = completion_states(state.student, ids, attention, mask, state.bf16)
+        per_token = token_losses(state.student, hidden, ids[:, 1:][mask.bool().to(state.device)], cfg, provider)
+        loss = sequence_means(per_token, mask).sum() / len(sequences)  # mean over tokens, then sequences
+        loss.backward()
+        times["teacher"] += t1 - t0
+        times["student"] += time.perf_counter() - t1
+        loss_total += loss.item()
+        tokens += int(mask.sum())
+    norm = torch.nn.utils.clip_grad_norm_(state.student.parameters(), cfg.grad_clip)
+    state.optimizer.step()
+    state.scheduler.step()
+    return {"loss": loss_total, "grad_norm": float(norm), "train_tokens": tokens, "on_student_samples": own_samples,
+            "time_s": times}
+
+
+def on_policy_step(state: DistillState, cfg: DistillConfig, scorer, step: int) -> dict:
+    """The student samples; log p_T - log p_S per sampled token (plus the verifier's group
+    advantage) is the advantage of the trainer's ppo_clip loss, aggregated per sequence."""
+    from rlvr.algo.advantages import ADVANTAGES, AdvantageConfig
+    from rlvr.algo.losses import AGGREGATIONS, POLICY_LOSSES, LossConfig
+    from rlvr.rollouts import collect_groups
+    from rlvr.sampling.base import SamplingParams
+    from rlvr.sampling.torch_backend import TorchSampler
+    from rlvr.train.learner import pad_rollouts
+
+    sampler = TorchSampler(state.student, state.tokenizer, batch_size=64)
+    params = SamplingParams(temperature=1.0, max_new_tokens=cfg.max_new_tokens)
+    groups, stats = collect_groups(sampler, scorer, state.problems, cfg.batch_size, cfg.rollouts_per_prompt, params,
+                                   step, cfg.seed, False, 1)
+    times = {"sampling": stats.sample_s, "scoring": stats.score_s, "teacher": 0.0, "student": 0.0}
+    batch = pad_rollouts(groups, False, state.pad_id)
+    verifier = ADVANTAGES.get("grpo")(batch.rewards, batch.group, AdvantageConfig())
+    aggregate = AGGREGATIONS.get("seq_mean_token_mean")
+    total = aggregate.weight(batch.loss_mask)
+    state.student.train()
+    state.optimizer.zero_grad(set_to_none=True)
+    loss_total, gap, tokens = 0.0, 0.0, 0
+    for start in range(0, len(batch.rewards), cfg.microbatch_size):
+        rows = slice(start, start + cfg.microbatch_size)
+        width = int(batch.attention_mask[rows].sum(dim=1).max())
+        ids = batch.input_ids[rows, :width].to(state.device)
+        attention = batch.attention_mask[rows, :width].to(state.device)
+        mask = batch.loss_mask[rows, : width - 1].to(state.device)
+        t1 = time.perf_counter()
+        with torch.no_grad():
+            teacher_logp, _ = policy_logprobs(state.teacher, ids, attention, mask, 1.0)
+        t2 = time.perf_counter()
+        student_logp, _ = policy_logprobs(state.student, ids, attention, mask, 1.0, state.bf16)
+        advantages = on_policy_advantages(student_logp.float(), teacher_logp.float(), mask, cfg.coef,
+                                          verifier[rows].to(state.device), cfg.verifier_coef)
+        per_token, _ = POLICY_LOSSES.get("ppo_clip")(student_logp, student_logp.detach(), advantages, mask)
+        loss = aggregate(per_token, mask, LossConfig()) * aggregate.weight(mask) / max(total, 1e-9)
+        loss.backward()
+        times["teacher"] += t2 - t1
+        times["student"] += time.perf_counter() - t2
+        loss_total += loss.item()
+        gap += ((student_logp - teacher_logp).detach() * mask).sum().item()
+        tokens += int(mask.sum())
+    norm = torch.nn.utils.clip_grad_norm_(state.student.parameters(), cfg.grad_clip)
+    state.optimizer.step()
+    state.scheduler.step()
+    rewards = [r for _, r, _ in stats.drawn]
+    return {"loss": loss_total, "grad_norm": float(norm), "train_tokens": tokens,
+            "reward_mean": sum(rewards) / max(len(rewards), 1),
+            "pass@1_batch": sum(c for _, _, c in stats.drawn) / max(len(stats.drawn), 1),
+            # the sample estimate of KL(student || teacher) per token, which the reward lowers
+            "reverse_kl_estimate": gap / max(tokens, 1), "sampled_tokens": stats.tokens, "time_s": times}
+
+
+def run_step(state: DistillState, cfg: DistillConfig, scorer, step: int) -> dict:
+    t0 = time.perf_counter()
+    if cfg.loss == "on_policy":
+        record = on_policy_step(state, cfg, scorer, step)
+    else:
+        rng = random.Random(f"{cfg.seed}/{step}")
+        chosen = rng.sample(state.problems, min(cfg.batch_size, len(state.problems)))
+        own = rng.random() < cfg.on_policy_fraction
+        start = time.perf_counter()
+        sequences = sample_once(state.student, state.tokenizer, chosen, cfg, seed=cfg.seed * 100_003 + step) \
+            if own else [state.sequences[p.id] for p in chosen]
+        sampled = time.perf_counter() - start if own else 0.0
+        record = divergence_step(state, cfg, sequences, own)
+        record["time_s"]["sampling"] = sampled
+    record["time_s"]["total"] = time.perf_counter() - t0
+    return {"kind": "step", "step": step + 1, **record, "lr": state.scheduler.get_last_lr()[0]}
+
+
+def eval_config(cfg: DistillConfig):
+    """The student's held-out evaluation, as `rlvr train` evaluates a policy."""
+    from rlvr.config import TrainConfig
+
+    return TrainConfig.model_validate({
+        "model": cfg.teacher, "output": str(cfg.output), "seed": cfg.seed,
+        "data": {"suite": cfg.suite or "synthetic"}, "evaluation": cfg.evaluation.model_dump(),
+        "rollout": {"max_new_tokens": cfg.max_new_tokens, "temperature": 1.0, "sampler_batch_size": 64,
+                    "verifier_workers": cfg.verifier_workers}})
+
+
+def setup(cfg: DistillConfig, checkpoint: Path | None, problems: list[Problem], log) -> tuple[DistillState, int]:
+    from rlvr.train.checkpoint import load_state
+    from rlvr.train.sharding import Policy
+
+    torch.manual_seed(cfg.seed)
+    teacher, student, tokenizer = load_models(cfg, checkpoint)
+    device = torch.device(resolve_device(cfg.device))
+    teacher.to(device)
+    student.to(device)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=0.0)
+    warmup = max(cfg.warmup_steps, 1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warmup))
+    step = load_state(checkpoint, optimizer, scheduler, policy=Policy(student, student)) if checkpoint else 0
+    sequences = fixed_sequences(cfg, problems, tokenizer, teacher, log) if cfg.loss != "on_policy" else {}
+    state = DistillState(teacher, student, tokenizer, optimizer, scheduler, problems, sequences, None, device,
+                         resolve_precision(cfg.precision, str(device)) == "bf16")
+    if cfg.precompute_teacher:
+        state.cache = teacher_cache(teacher, sequences, cfg, state.pad_id, device)
+        if not cfg.on_policy_fraction:  # no step needs the teacher live: free it
+            state.teacher = None
+    return state, step
+
+
+def distill(cfg: DistillConfig, resume: bool = False, log=print, overwrite: bool = False) -> Path:
+    """Run (or `resume`) the distillation of `cfg`; returns the report's path."""
+    from rlvr.scoring import Scorer
+    from rlvr.train.checkpoint import latest_checkpoint, save_checkpoint
+    from rlvr.train.loop import earlier_run, eval_record, evaluate_with, metrics_until, remove_paths
+    from rlvr.train.loop import load_problems as held_out
+    from rlvr.train.report import write_train_report
+    from rlvr.train.sharding import Policy
+    from rlvr.train.trackers import Trackers
+
+    run_dir = cfg.output
+    old = earlier_run(run_dir, resume, overwrite)
+    problems = load_problems(cfg)  # bad data fails here, before the run directory changes
+    view = eval_config(cfg)
+    eval_problems = held_out(view)[1]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    remove_paths(old)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False))
+    checkpoint = latest_checkpoint(run_dir) if resume else None
+    state, step = setup(cfg, checkpoint, problems, log)
+    note = precision_note(cfg.precision, str(state.device))
+    if note:
+        log(note)
+    kept = metrics_until(run_dir, step)
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
+    trackers = Trackers(cfg.logging.trackers, run_dir, cfg.logging.wandb_project, json.loads(cfg.model_dump_json()))
+
+    def evaluation(label: str) -> dict:
+        from rlvr.sampling.torch_backend import TorchSampler
+
+        sampler = TorchSampler(state.student, state.tokenizer, batch_size=64)
+        return eval_record(evaluate_with(sampler, eval_problems, view, run_dir / f"eval-{label}"), label,
+                           cfg.evaluation.n)
+
+    with Scorer(workers=cfg.verifier_workers) as scorer, open(run_dir / "metrics.jsonl", "a") as metrics, trackers:
+        def write(record: dict) -> None:
+            metrics.write(json.dumps(record) + "\n")
+            metrics.flush()
+            trackers.log(record)
+
+        if step == 0 and eval_problems and cfg.evaluation.before:
+            write({"step": 0, **evaluation("before")})
+        while step < cfg.steps:
+            record = run_step(state, cfg, scorer, step)
+            step += 1
+            write(record)
+            if cfg.evaluation.every and step % cfg.evaluation.every == 0 and step < cfg.steps and eval_problems:
+                write({"step": step, **evaluation(f"step-{step}")})
+            log(f"step {step}/{cfg.steps} loss {record['loss']:.4f} {record['time_s']['total']:.1f}s")
+            if step % cfg.checkpointing.every == 0 or step == cfg.steps:
+                save_checkpoint(run_dir, step, Policy(state.student, state.student), state.tokenizer,
+                                state.optimizer, state.scheduler, cfg.checkpointing.keep)
+        if eval_problems:
+            write({"step": step, **evaluation("after")})
+    return write_train_report(run_dir, title="rlvr distill")

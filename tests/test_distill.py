@@ -1,0 +1,152 @@
+"""Distillation: each loss against a hand computation, and `rlvr distill` end to end."""
+
+import math
+
+import pytest
+import torch
+
+from rlvr.distill.losses import DIVERGENCES, DistillLossConfig, on_policy_advantages, sequence_nll
+
+
+def kl(p: list[float], q: list[float]) -> float:
+    return sum(a * math.log(a / b) for a, b in zip(p, q))
+
+
+# two tokens' logits over a 3-entry vocabulary; by hand: softmax(log p) = p
+STUDENT = [[0.5, 0.25, 0.25], [0.1, 0.2, 0.7]]
+TEACHER = [[0.25, 0.25, 0.5], [0.6, 0.3, 0.1]]
+
+
+def logits(rows: list[list[float]], temperature: float = 1.0) -> torch.Tensor:
+    return torch.tensor(rows, dtype=torch.float64).log() * temperature  # softmax(z / tau) = the row
+
+
+def test_forward_and_reverse_kl_are_the_hand_computed_divergences():
+    got_fwd = DIVERGENCES.get("forward_kl")(logits(STUDENT), logits(TEACHER))
+    got_rev = DIVERGENCES.get("reverse_kl")(logits(STUDENT), logits(TEACHER))
+    for i in range(2):
+        assert float(got_fwd[i]) == pytest.approx(kl(TEACHER[i], STUDENT[i]), rel=1e-6)
+        assert float(got_rev[i]) == pytest.approx(kl(STUDENT[i], TEACHER[i]), rel=1e-6)
+
+
+def test_the_temperature_softens_both_and_scales_by_its_square():
+    cfg = DistillLossConfig(temperature=2.0)
+    got = DIVERGENCES.get("forward_kl")(logits(STUDENT, 2.0), logits(TEACHER, 2.0), cfg)
+    assert float(got[0]) == pytest.approx(4 * kl(TEACHER[0], STUDENT[0]), rel=1e-6)
+
+
+def test_generalized_jsd_by_hand_and_its_limits():
+    beta = 0.3
+    got = DIVERGENCES.get("gjsd")(logits(STUDENT), logits(TEACHER), DistillLossConfig(beta=beta))
+    for i in range(2):
+        m = [beta * s + (1 - beta) * t for s, t in zip(STUDENT[i], TEACHER[i])]
+        assert float(got[i]) == pytest.approx(beta * kl(STUDENT[i], m) + (1 - beta) * kl(TEACHER[i], m), rel=1e-6)
+    sym = DIVERGENCES.get("gjsd")(logits(STUDENT), logits(TEACHER), DistillLossConfig(beta=0.5))
+    swapped = DIVERGENCES.get("gjsd")(logits(TEACHER), logits(STUDENT), DistillLossConfig(beta=0.5))
+    assert torch.allclose(sym, swapped)  # beta 0.5: symmetric
+    small = DIVERGENCES.get("gjsd")(logits(STUDENT), logits(TEACHER), DistillLossConfig(beta=1e-4))
+    assert float(small[0]) / 1e-4 == pytest.approx(kl(STUDENT[0], TEACHER[0]), rel=1e-2)  # -> beta * reverse KL
+    with pytest.raises(ValueError, match="beta"):
+        DIVERGENCES.get("gjsd")(logits(STUDENT), logits(TEACHER), DistillLossConfig(beta=1.0))
+
+
+def test_sequence_nll_and_on_policy_advantages():
+    nll = sequence_nll(logits(STUDENT), torch.tensor([0, 2]))
+    assert nll.tolist() == pytest.approx([-math.log(0.5), -math.log(0.7)])
+    student = torch.tensor([[-1.0, -2.0, -0.5]])
+    teacher = torch.tensor([[-0.5, -3.0, -0.5]])
+    mask = torch.tensor([[1.0, 1.0, 0.0]])
+    adv = on_policy_advantages(student, teacher, mask, coef=2.0, verifier=torch.tensor([0.5]), verifier_coef=1.0)
+    assert adv.tolist() == [[2 * 0.5 + 0.5, 2 * -1.0 + 0.5, 0.0]]  # teacher likes token 1 more, token 2 less
+
+
+def config(tmp_path, teacher, name: str, **changes):
+    from rlvr.distill.config import DistillConfig
+
+    base = {"teacher": str(teacher), "new_student": {"hidden": 16, "layers": 1, "heads": 2}, "per_task": 1,
+            "steps": 4, "batch_size": 6, "microbatch_size": 4, "max_new_tokens": 12, "lr": 3e-3, "seed": 1,
+            "output": str(tmp_path / name), "evaluation": {"problems": 4, "n": 2, "before": False},
+            "checkpointing": {"every": 2}, "verifier_workers": 1}
+    base.update(changes)
+    return DistillConfig.model_validate(base)
+
+
+def steps(run_dir) -> list[dict]:
+    from rlvr.train.records import read_metrics, steps_of
+
+    return steps_of(read_metrics(run_dir))
+
+
+def weights(run_dir) -> dict:
+    from safetensors.torch import load_file
+
+    latest = (run_dir / "checkpoints" / "latest").read_text().strip()
+    return load_file(str(run_dir / "checkpoints" / latest / "model.safetensors"))
+
+
+def test_a_student_that_is_its_teacher_has_zero_divergence_and_zero_distillation_reward(tmp_path, tiny_model_dir):
+    from rlvr.distill.run import distill
+
+    for loss in ("forward_kl", "reverse_kl", "gjsd"):
+        cfg = config(tmp_path, tiny_model_dir, loss, loss=loss, student=str(tiny_model_dir), new_student=None, steps=1,
+                     evaluation={"suite": None})
+        distill(cfg, log=lambda line: None)
+        assert abs(steps(cfg.output)[0]["loss"]) < 1e-5, loss
+    cfg = config(tmp_path, tiny_model_dir, "on_policy", loss="on_policy", student=str(tiny_model_dir),
+                 new_student=None, steps=1, rollouts_per_prompt=2, evaluation={"suite": None})
+    distill(cfg, log=lambda line: None)
+    row = steps(cfg.output)[0]
+    assert abs(row["reverse_kl_estimate"]) < 1e-5 and row["sampled_tokens"] > 0 and "reward_mean" in row
+
+
+def test_distillation_lowers_the_divergence_and_resumes_exactly(tmp_path, tiny_model_dir):
+    from rlvr.distill.run import distill
+
+    # every step on the same 12 sequences (batch = all problems): the loss must fall
+    whole = config(tmp_path, tiny_model_dir, "whole", steps=6, batch_size=64, microbatch_size=16)
+    report = distill(whole, log=lambda line: None)
+    losses = [r["loss"] for r in steps(whole.output)]
+    assert losses[-1] < 0.9 * losses[0], losses
+    assert report.read_text().startswith("# rlvr distill") and (whole.output / "eval-after" / "metrics.json").exists()
+    # stopped after step 4 and resumed to 6: the weights of the uninterrupted run
+    parts = config(tmp_path, tiny_model_dir, "parts", steps=4, batch_size=64, microbatch_size=16,
+                   evaluation={"suite": None})
+    distill(parts, log=lambda line: None)
+    distill(parts.model_copy(update={"steps": 6}), resume=True, log=lambda line: None)
+    resumed, uninterrupted = weights(parts.output), weights(whole.output)
+    assert all(torch.equal(resumed[k], uninterrupted[k]) for k in uninterrupted)
+    assert [r["step"] for r in steps(parts.output)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_stored_teacher_logits_give_the_live_teachers_loss_and_free_the_teacher(tmp_path, tiny_model_dir):
+    from rlvr.distill.run import distill, load_problems, setup
+
+    live = config(tmp_path, tiny_model_dir, "live", steps=1, evaluation={"suite": None})
+    stored = config(tmp_path, tiny_model_dir, "stored", steps=1, precompute_teacher=True, evaluation={"suite": None})
+    for cfg in (live, stored):
+        distill(cfg, log=lambda line: None)
+    assert steps(stored.output)[0]["loss"] == pytest.approx(steps(live.output)[0]["loss"], rel=1e-3)  # float16 storage
+    (tmp_path / "again").mkdir()
+    state, _ = setup(stored.model_copy(update={"output": tmp_path / "again"}), None, load_problems(stored), print)
+    assert state.teacher is None and state.cache  # the run holds the student alone
+    top = config(tmp_path, tiny_model_dir, "top", steps=1, precompute_teacher=True, teacher_top_k=8,
+                 evaluation={"suite": None})
+    distill(top, log=lambda line: None)
+    values, indices = next(iter(torch.load(top.output / "teacher-logits.pt").values()))
+    assert values.shape[1] == indices.shape[1] == 8
+
+
+def test_bad_distillation_configs_are_one_clear_error(tmp_path, tiny_model_dir):
+    from pydantic import ValidationError
+
+    from rlvr.distill.run import distill
+    from rlvr.models.tiny import build_model, build_tokenizer, save
+
+    with pytest.raises(ValidationError, match="exactly one of student"):
+        config(tmp_path, tiny_model_dir, "x", student=str(tiny_model_dir))
+    with pytest.raises(ValidationError, match="needs the teacher live"):
+        config(tmp_path, tiny_model_dir, "x", loss="on_policy", precompute_teacher=True)
+    other = build_tokenizer(["completely different words here"] * 4, vocab_size=300)
+    student = save(build_model(other, hidden=16, layers=1, heads=2), other, tmp_path / "other")
+    with pytest.raises(ValueError, match="different vocabularies"):
+        distill(config(tmp_path, tiny_model_dir, "x", student=str(student), new_student=None), log=print)

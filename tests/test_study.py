@@ -115,3 +115,31 @@ def test_transfer_claims_on_hand_made_gains():
     matrix["logic+simulation+tabular"] = gains(-0.05, 0.10)
     lines = claims(matrix, default_sets())
     assert "**not reproduced**" in lines[0] and "**not reproduced**" in lines[1]
+
+
+def test_thinking_study_compares_modes_at_equal_token_budgets(tmp_path, tiny_model_dir):
+    from rlvr.study.thinking import ThinkingStudyConfig, run_thinking_study
+
+    study = ThinkingStudyConfig(model=str(tiny_model_dir), modes=["on", "empty", "budget:4"], problems=6, n=4,
+                                max_new_tokens=10, workers=1, output=tmp_path / "thinking")
+    text = run_thinking_study(study, log=lambda line: None).read_text()
+    assert "| on |" in text and "| empty |" in text and "| budget:4 |" in text and "equal token budgets" in text
+    stats = json.loads((tmp_path / "thinking" / "study.json").read_text())
+    on, empty = stats["modes"]["on"]["overall"], stats["modes"]["empty"]["overall"]
+    assert set(on["pass"]) == {"1", "2", "3", "4"} and on["tokens"] > 0 and empty["tokens"] > 0
+    assert (tmp_path / "thinking" / "budget-4" / "samples.jsonl").exists()
+    assert (tmp_path / "thinking" / "pass_at_k_tokens.png").exists()
+    logged = []
+    run_thinking_study(study, log=logged.append)
+    assert logged == ["on: done", "empty: done", "budget:4: done"]
+
+
+def test_equal_budget_matching_on_hand_made_curves():
+    from rlvr.study.thinking import matched
+
+    thinking = {"tokens": 100.0, "pass": {1: 0.3, 4: 0.5}}
+    short = {"tokens": 20.0, "pass": {k: 0.1 * k for k in range(1, 21)}}
+    assert matched(thinking, short, 4, 64) == (20, 0.5, 2.0)  # 400 tokens buy 20 short answers
+    assert matched(thinking, short, 1, 64) == (5, 0.3, 0.5)
+    assert matched(thinking, short, 4, 8) == (8, 0.5, 0.8)  # capped at the n = 8 samples drawn
+    assert matched(thinking, {"tokens": 20.0, "pass": {}}, 4, 8) is None

@@ -491,6 +491,30 @@ def study_domains(
     console.print(f"summary: {summary}")
 
 
+@study_app.command("thinking")
+def study_thinking(
+    config: Path = typer.Option(None, "--config", help="YAML of rlvr.study.thinking.ThinkingStudyConfig."),
+    modes: str = typer.Option(None, "--modes", help="Comma-separated thinking modes, e.g. on,empty,budget:32."),
+    problems: int = typer.Option(None, "--problems", help="Held-out problems."),
+    n: int = typer.Option(None, "--n", help="Samples per problem and mode."),
+    output: Path = typer.Option(None, "-o", "--output", help="Study directory (rerun to resume)."),
+) -> None:
+    """NoThinking: pass@k against tokens spent for each thinking mode, compared at equal budgets."""
+    from rlvr.config import ConfigError, load_config
+    from rlvr.study.thinking import ThinkingStudyConfig, run_thinking_study
+
+    overrides = {key: value for key, value in {
+        "modes": modes.split(",") if modes else None, "problems": problems, "n": n,
+        "output": str(output) if output else None}.items() if value is not None}
+    try:
+        study = load_config(config, ThinkingStudyConfig, overrides) if config else ThinkingStudyConfig(**overrides)
+        summary = run_thinking_study(study, log=console.print)
+    except (ConfigError, KeyError, ValueError) as e:
+        fail(e)
+    console.print(summary.read_text(), markup=False)
+    console.print(f"summary: {summary}")
+
+
 @app.command()
 def serve(
     model: str = typer.Option(..., "--model", help="Local Hugging Face model directory or 'tiny-reasoner'."),

@@ -150,3 +150,31 @@ def test_bad_distillation_configs_are_one_clear_error(tmp_path, tiny_model_dir):
     student = save(build_model(other, hidden=16, layers=1, heads=2), other, tmp_path / "other")
     with pytest.raises(ValueError, match="different vocabularies"):
         distill(config(tmp_path, tiny_model_dir, "x", student=str(student), new_student=None), log=print)
+
+
+def test_distill_study_runs_each_loss_and_temperature_and_scores_fidelity(tmp_path, tiny_model_dir):
+    import json
+
+    from rlvr.study.distill import DistillStudyConfig, run_distill_study
+
+    study = DistillStudyConfig(teacher=str(tiny_model_dir), students={"small": {"hidden": 16, "layers": 1,
+                               "heads": 2}, "smaller": {"hidden": 8, "layers": 1, "heads": 2}}, base_sft_steps=2,
+                               losses=["sft", "forward_kl", "on_policy"], temperatures=[1.0, 2.0], seeds=[0],
+                               steps=2, batch_size=4, max_new_tokens=8, eval_problems=4, eval_n=2,
+                               fidelity_problems=4, workers=1, output=tmp_path / "study")
+    text = run_distill_study(study, log=lambda line: None).read_text()
+    for row in ("| small | sft |", "| small | forward_kl τ=1 |", "| smaller | forward_kl τ=2 |", "| smaller | on_policy |"):
+        assert row in text, row
+    scores = json.loads((tmp_path / "study" / "small-forward_kl-t2-s0" / "fidelity.json").read_text())
+    assert 0 <= scores["agreement"] <= 1 and scores["forward_kl"] >= 0 and scores["tokens"] > 0
+    logged = []
+    run_distill_study(study, log=logged.append)
+    assert all(line.endswith("done") for line in logged) and len(logged) == 8
+
+
+def test_spearman_on_hand_made_ranks():
+    from rlvr.study.distill import spearman
+
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 2, 3], [1, 1, 1]) == 0.0  # no variation: no correlation

@@ -515,6 +515,30 @@ def study_thinking(
     console.print(f"summary: {summary}")
 
 
+@study_app.command("distill")
+def study_distill(
+    config: Path = typer.Option(None, "--config", help="YAML of rlvr.study.distill.DistillStudyConfig."),
+    losses: str = typer.Option(None, "--losses", help="Comma-separated subset, e.g. sft,forward_kl,on_policy."),
+    seeds: int = typer.Option(None, "--seeds", help="Number of seeds (0..N-1)."),
+    steps: int = typer.Option(None, "--steps", help="Distillation steps per run."),
+    output: Path = typer.Option(None, "-o", "--output", help="Study directory (rerun to resume)."),
+) -> None:
+    """Knowledge distillation into two smaller students: each loss and temperature, accuracy and fidelity."""
+    from rlvr.config import ConfigError, load_config
+    from rlvr.study.distill import DistillStudyConfig, run_distill_study
+
+    overrides = {key: value for key, value in {
+        "losses": losses.split(",") if losses else None, "seeds": list(range(seeds)) if seeds else None,
+        "steps": steps, "output": str(output) if output else None}.items() if value is not None}
+    try:
+        study = load_config(config, DistillStudyConfig, overrides) if config else DistillStudyConfig(**overrides)
+        summary = run_distill_study(study, log=console.print)
+    except (ConfigError, KeyError, ValueError) as e:
+        fail(e)
+    console.print(summary.read_text(), markup=False)
+    console.print(f"summary: {summary}")
+
+
 @app.command()
 def serve(
     model: str = typer.Option(..., "--model", help="Local Hugging Face model directory or 'tiny-reasoner'."),

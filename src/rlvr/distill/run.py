@@ -46,18 +46,25 @@ class Sequence:
     prompt_len: int
 
 
-def load_models(cfg: DistillConfig, resume_from: Path | None):
-    """(teacher, student, tokenizer); a student whose vocabulary differs from the teacher's is one
-    error naming both."""
+def load_teacher(cfg: DistillConfig):
+    """(teacher, its tokenizer)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from rlvr.models.tiny import build_model
 
     teacher_dir = model_path(cfg.teacher)
     if not teacher_dir.exists():
         raise FileNotFoundError(f"teacher: {cfg.teacher} does not exist")
-    tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
-    teacher = AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32).eval()
+    return AutoModelForCausalLM.from_pretrained(teacher_dir, dtype=torch.float32).eval(), \
+        AutoTokenizer.from_pretrained(teacher_dir)
+
+
+def load_student(cfg: DistillConfig, tokenizer, resume_from: Path | None):
+    """The student: the checkpoint to resume, `student`, or a fresh `new_student` on the teacher's
+    tokenizer. A vocabulary other than the teacher's is one error naming both."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from rlvr.models.tiny import build_model
+
+    vocab_size = AutoConfig.from_pretrained(model_path(cfg.teacher)).vocab_size
     if resume_from is not None:
         student = AutoModelForCausalLM.from_pretrained(resume_from, dtype=torch.float32)
     elif cfg.student is not None:
@@ -71,10 +78,10 @@ def load_models(cfg: DistillConfig, resume_from: Path | None):
     else:
         spec = cfg.new_student
         student = build_model(tokenizer, hidden=spec.hidden, layers=spec.layers, heads=spec.heads, seed=cfg.seed,
-                              vocab_size=teacher.config.vocab_size)
-    if student.get_output_embeddings().weight.shape[0] != teacher.get_output_embeddings().weight.shape[0]:
+                              vocab_size=vocab_size)
+    if student.get_output_embeddings().weight.shape[0] != vocab_size:
         raise ValueError(f"student and teacher {cfg.teacher}: output layers of different vocabulary sizes")
-    return teacher, student, tokenizer
+    return student
 
 
 def load_problems(cfg: DistillConfig) -> list[Problem]:
@@ -357,21 +364,21 @@ def setup(cfg: DistillConfig, checkpoint: Path | None, problems: list[Problem], 
     from rlvr.train.sharding import Policy
 
     torch.manual_seed(cfg.seed)
-    teacher, student, tokenizer = load_models(cfg, checkpoint)
     device = torch.device(resolve_device(cfg.device))
+    teacher, tokenizer = load_teacher(cfg)
     teacher.to(device)
-    student.to(device)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    sequences = fixed_sequences(cfg, problems, tokenizer, teacher, log) if cfg.loss != "on_policy" else {}
+    cache = teacher_cache(teacher, sequences, cfg, pad_id, device) if cfg.precompute_teacher else None
+    if cache is not None and not cfg.on_policy_fraction:  # no step needs the teacher live: free it first
+        teacher = None
+    student = load_student(cfg, tokenizer, checkpoint).to(device)
     optimizer = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=0.0)
     warmup = max(cfg.warmup_steps, 1)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warmup))
     step = load_state(checkpoint, optimizer, scheduler, policy=Policy(student, student)) if checkpoint else 0
-    sequences = fixed_sequences(cfg, problems, tokenizer, teacher, log) if cfg.loss != "on_policy" else {}
-    state = DistillState(teacher, student, tokenizer, optimizer, scheduler, problems, sequences, None, device,
+    state = DistillState(teacher, student, tokenizer, optimizer, scheduler, problems, sequences, cache, device,
                          resolve_precision(cfg.precision, str(device)) == "bf16")
-    if cfg.precompute_teacher:
-        state.cache = teacher_cache(teacher, sequences, cfg, state.pad_id, device)
-        if not cfg.on_policy_fraction:  # no step needs the teacher live: free it
-            state.teacher = None
     return state, step
 
 

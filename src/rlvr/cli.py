@@ -431,6 +431,21 @@ app.add_typer(study_app, name="study")
 app.add_typer(data_app, name="data")  # rlvr data dedup | decontaminate (rlvr/data/cli.py)
 
 
+def run_study_command(config: Path | None, settings: type, overrides: dict, run, adjust=None) -> None:
+    """A study command's common part: the config (a YAML file or the defaults) with the options
+    given, one-line errors, then the study and its summary. `adjust(study)` may change the study."""
+    from rlvr.config import ConfigError, load_config
+
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        study = load_config(config, settings, overrides) if config else settings(**overrides)
+        summary = run(adjust(study) if adjust else study, log=console.print)
+    except (ConfigError, KeyError, ValueError) as e:
+        fail(e)
+    console.print(summary.read_text(), markup=False)
+    console.print(f"summary: {summary}")
+
+
 @study_app.command("explore")
 def study_explore(
     config: Path = typer.Option(None, "--config", help="YAML of rlvr.study.explore.StudyConfig (else defaults)."),
@@ -441,20 +456,11 @@ def study_explore(
     output: Path = typer.Option(None, "-o", "--output", help="Study directory (rerun to resume)."),
 ) -> None:
     """GRPO and each exploration method from the same start, equal rollout budget, several seeds."""
-    from rlvr.config import ConfigError, load_config
     from rlvr.study.explore import StudyConfig, run_study
 
-    overrides = {key: value for key, value in {
+    run_study_command(config, StudyConfig, {
         "methods": methods.split(",") if methods else None, "seeds": list(range(seeds)) if seeds else None,
-        "token_budget": budget, "eval_problems": eval_problems, "output": str(output) if output else None,
-    }.items() if value is not None}
-    try:
-        study = load_config(config, StudyConfig, overrides) if config else StudyConfig(**overrides)
-        summary = run_study(study, log=console.print)
-    except (ConfigError, KeyError, ValueError) as e:
-        fail(e)
-    console.print(summary.read_text(), markup=False)
-    console.print(f"summary: {summary}")
+        "token_budget": budget, "eval_problems": eval_problems, "output": str(output) if output else None}, run_study)
 
 
 @study_app.command("domains")
@@ -468,27 +474,20 @@ def study_domains(
 ) -> None:
     """Cross-domain transfer: GRPO on each train set (all six domains, two groups, each alone),
     equal token budget, several seeds, every run evaluated on all six domains."""
-    from rlvr.config import ConfigError, load_config
     from rlvr.study.domains import DomainStudyConfig, default_sets, run_domain_study
 
-    overrides = {key: value for key, value in {
+    def only_sets(study: DomainStudyConfig) -> DomainStudyConfig:
+        if not sets:
+            return study
+        known = {**default_sets(), **study.train_sets}
+        unknown = [name for name in sets.split(",") if name not in known]
+        if unknown:
+            raise KeyError(f"--sets: unknown train set(s) {', '.join(unknown)}; valid: {', '.join(known)}")
+        return study.model_copy(update={"train_sets": {name: known[name] for name in sets.split(",")}})
+
+    run_study_command(config, DomainStudyConfig, {
         "seeds": list(range(seeds)) if seeds else None, "token_budget": budget, "eval_problems": eval_problems,
-        "output": str(output) if output else None,
-    }.items() if value is not None}
-    try:
-        study = load_config(config, DomainStudyConfig, overrides) if config else DomainStudyConfig(**overrides)
-        if sets:
-            chosen = sets.split(",")
-            known = {**default_sets(), **study.train_sets}
-            unknown = [name for name in chosen if name not in known]
-            if unknown:
-                raise KeyError(f"--sets: unknown train set(s) {', '.join(unknown)}; valid: {', '.join(known)}")
-            study = study.model_copy(update={"train_sets": {name: known[name] for name in chosen}})
-        summary = run_domain_study(study, log=console.print)
-    except (ConfigError, KeyError, ValueError) as e:
-        fail(e)
-    console.print(summary.read_text(), markup=False)
-    console.print(f"summary: {summary}")
+        "output": str(output) if output else None}, run_domain_study, only_sets)
 
 
 @study_app.command("thinking")
@@ -500,19 +499,11 @@ def study_thinking(
     output: Path = typer.Option(None, "-o", "--output", help="Study directory (rerun to resume)."),
 ) -> None:
     """NoThinking: pass@k against tokens spent for each thinking mode, compared at equal budgets."""
-    from rlvr.config import ConfigError, load_config
     from rlvr.study.thinking import ThinkingStudyConfig, run_thinking_study
 
-    overrides = {key: value for key, value in {
+    run_study_command(config, ThinkingStudyConfig, {
         "modes": modes.split(",") if modes else None, "problems": problems, "n": n,
-        "output": str(output) if output else None}.items() if value is not None}
-    try:
-        study = load_config(config, ThinkingStudyConfig, overrides) if config else ThinkingStudyConfig(**overrides)
-        summary = run_thinking_study(study, log=console.print)
-    except (ConfigError, KeyError, ValueError) as e:
-        fail(e)
-    console.print(summary.read_text(), markup=False)
-    console.print(f"summary: {summary}")
+        "output": str(output) if output else None}, run_thinking_study)
 
 
 @study_app.command("distill")
@@ -524,19 +515,11 @@ def study_distill(
     output: Path = typer.Option(None, "-o", "--output", help="Study directory (rerun to resume)."),
 ) -> None:
     """Knowledge distillation into two smaller students: each loss and temperature, accuracy and fidelity."""
-    from rlvr.config import ConfigError, load_config
     from rlvr.study.distill import DistillStudyConfig, run_distill_study
 
-    overrides = {key: value for key, value in {
+    run_study_command(config, DistillStudyConfig, {
         "losses": losses.split(",") if losses else None, "seeds": list(range(seeds)) if seeds else None,
-        "steps": steps, "output": str(output) if output else None}.items() if value is not None}
-    try:
-        study = load_config(config, DistillStudyConfig, overrides) if config else DistillStudyConfig(**overrides)
-        summary = run_distill_study(study, log=console.print)
-    except (ConfigError, KeyError, ValueError) as e:
-        fail(e)
-    console.print(summary.read_text(), markup=False)
-    console.print(f"summary: {summary}")
+        "steps": steps, "output": str(output) if output else None}, run_distill_study)
 
 
 @app.command()

@@ -136,6 +136,22 @@ def test_stored_teacher_logits_give_the_live_teachers_loss_and_free_the_teacher(
     assert values.shape[1] == indices.shape[1] == 8
 
 
+def test_on_policy_distillation_trains_on_a_file_of_problems_without_solutions(tmp_path, tiny_model_dir):
+    import json
+
+    from rlvr.distill.run import distill
+
+    data = tmp_path / "problems.jsonl"
+    data.write_text("".join(json.dumps({"id": f"m{i}", "domain": "math", "prompt": f"What is {i} + 1?",
+                                        "answer": str(i + 1)}) + "\n" for i in range(6)))
+    cfg = config(tmp_path, tiny_model_dir, "file", loss="on_policy", data=str(data), suite=None, steps=2,
+                 rollouts_per_prompt=2, verifier_coef=1.0, evaluation={"suite": None})
+    distill(cfg, log=lambda line: None)
+    assert [r["step"] for r in steps(cfg.output)] == [1, 2]
+    with pytest.raises(ValueError, match="reference solution"):  # the ground truth is what the default trains on
+        distill(config(tmp_path, tiny_model_dir, "gt", data=str(data), suite=None), log=lambda line: None)
+
+
 def test_bad_distillation_configs_are_one_clear_error(tmp_path, tiny_model_dir):
     from pydantic import ValidationError
 
@@ -144,6 +160,8 @@ def test_bad_distillation_configs_are_one_clear_error(tmp_path, tiny_model_dir):
 
     with pytest.raises(ValidationError, match="exactly one of student"):
         config(tmp_path, tiny_model_dir, "x", student=str(tiny_model_dir))
+    with pytest.raises(ValidationError, match="give the problems"):
+        config(tmp_path, tiny_model_dir, "x", suite=None)
     with pytest.raises(ValidationError, match="needs the teacher live"):
         config(tmp_path, tiny_model_dir, "x", loss="on_policy", precompute_teacher=True)
     other = build_tokenizer(["completely different words here"] * 4, vocab_size=300)

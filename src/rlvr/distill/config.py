@@ -56,6 +56,8 @@ class DistillConfig(Strict):
     grad_clip: float = Field(1.0, gt=0)
     precision: Precision = "auto"  # the student's forward/backward under bf16 autocast where native
     device: str = Field("auto", pattern=DEVICE_PATTERN)
+    # the teacher's device (another GPU, or cpu to keep it off the student's); null = the student's
+    teacher_device: str | None = Field(None, pattern=DEVICE_PATTERN)
     seed: int = 0
     output: Path = Path("runs/distill")
     evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
@@ -67,6 +69,8 @@ class DistillConfig(Strict):
     def _one_student(self) -> DistillConfig:
         if (self.student is None) == (self.new_student is None):
             raise ValueError("give exactly one of student (a model directory) and new_student (a fresh tiny model)")
+        if self.suite is None and self.data is None:
+            raise ValueError("give the problems: suite (e.g. synthetic) or data (a JSONL/Parquet file)")
         if self.precompute_teacher and self.loss == "on_policy":
             raise ValueError("precompute_teacher: the on_policy loss needs the teacher live, on the student's samples")
         if self.teacher_top_k and not self.precompute_teacher:

@@ -85,11 +85,24 @@ def load_student(cfg: DistillConfig, tokenizer, resume_from: Path | None):
 
 
 def load_problems(cfg: DistillConfig) -> list[Problem]:
+    """The run's problems, as `rlvr sft` reads them; only training on the reference solutions
+    needs them to have one (teacher samples and the student's own do not)."""
     from rlvr.config import SFTConfig
-    from rlvr.train.sft import training_problems
+    from rlvr.train.sft import synthetic_training_problems, training_problems
 
-    return training_problems(SFTConfig(model=cfg.teacher, suite=cfg.suite, suite_seeds=cfg.suite_seeds,
-                                       per_task=cfg.per_task, suite_version=cfg.suite_version, data=cfg.data))
+    sft = SFTConfig(model=cfg.teacher, suite=cfg.suite, suite_seeds=cfg.suite_seeds, per_task=cfg.per_task,
+                    suite_version=cfg.suite_version, data=cfg.data)
+    if cfg.sequences == "ground_truth" and cfg.loss != "on_policy":
+        return training_problems(sft)
+    if cfg.data is not None:
+        from rlvr.suites.loaders import load_data
+
+        return load_data(cfg.data)
+    if cfg.suite.startswith("synthetic"):
+        return synthetic_training_problems(sft)
+    from rlvr.suites import load_suite
+
+    return load_suite(cfg.suite)
 
 
 def fixed_sequences(cfg: DistillConfig, problems: list[Problem], tokenizer, teacher, log) -> dict[str, Sequence]:
@@ -144,7 +157,7 @@ def completion_states(model, ids, attention, mask, bf16: bool) -> torch.Tensor:
     """The decoder's last hidden states at the positions `mask` selects -> [N, H] (float32)."""
     with torch.autocast(ids.device.type, dtype=torch.bfloat16, enabled=bf16):
         hidden = _decoder(model)(input_ids=ids, attention_mask=attention).last_hidden_state[:, :-1]
-    return hidden[mask.bool()].float()
+    return hidden[mask.bool().to(hidden.device)].float()
 
 
 def token_losses(student, hidden: torch.Tensor, targets: torch.Tensor, cfg: DistillConfig,
@@ -234,6 +247,7 @@ class DistillState:
     cache: dict | None
     device: torch.device
     bf16: bool
+    teacher_device: torch.device | None = None  # the student's device unless set
 
     @property
     def pad_id(self) -> int:
@@ -257,9 +271,10 @@ def divergence_step(state: DistillState, cfg: DistillConfig, sequences: list[Seq
                 provider = cached_logits(state.cache, chunk, state.device)
             else:
                 with torch.no_grad():
-                    teacher_hidden = completion_states(state.teacher, ids, attention, mask, False)
+                    teacher_hidden = completion_states(state.teacher, ids.to(state.teacher_device),
+                                                       attention.to(state.teacher_device), mask, False)
                 head = state.teacher.get_output_embeddings().weight
-                provider = lambda s, e, h=teacher_hidden, w=head: h[s:e] @ w.T  # noqa: E731
+                provider = lambda s, e, h=teacher_hidden, w=head: (h[s:e] @ w.T).to(state.device)  # noqa: E731
         t1 = time.perf_counter()
         hidden = completion_states(state.student, ids, attention, mask, state.bf16)
         per_token = token_losses(state.student, hidden, ids[:, 1:][mask.bool().to(state.device)], cfg, provider)
@@ -306,7 +321,8 @@ def on_policy_step(state: DistillState, cfg: DistillConfig, scorer, step: int) -
         mask = batch.loss_mask[rows, : width - 1].to(state.device)
         t1 = time.perf_counter()
         with torch.no_grad():
-            teacher_logp, _ = policy_logprobs(state.teacher, ids, attention, mask, 1.0)
+            on_teacher = [t.to(state.teacher_device) for t in (ids, attention, mask)]
+            teacher_logp = policy_logprobs(state.teacher, *on_teacher, 1.0)[0].to(state.device)
         t2 = time.perf_counter()
         student_logp, _ = policy_logprobs(state.student, ids, attention, mask, 1.0, state.bf16)
         advantages = on_policy_advantages(student_logp.float(), teacher_logp.float(), mask, cfg.coef,
@@ -365,11 +381,12 @@ def setup(cfg: DistillConfig, checkpoint: Path | None, problems: list[Problem], 
 
     torch.manual_seed(cfg.seed)
     device = torch.device(resolve_device(cfg.device))
+    teacher_device = torch.device(resolve_device(cfg.teacher_device)) if cfg.teacher_device else device
     teacher, tokenizer = load_teacher(cfg)
-    teacher.to(device)
+    teacher.to(teacher_device)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     sequences = fixed_sequences(cfg, problems, tokenizer, teacher, log) if cfg.loss != "on_policy" else {}
-    cache = teacher_cache(teacher, sequences, cfg, pad_id, device) if cfg.precompute_teacher else None
+    cache = teacher_cache(teacher, sequences, cfg, pad_id, teacher_device) if cfg.precompute_teacher else None
     if cache is not None and not cfg.on_policy_fraction:  # no step needs the teacher live: free it first
         teacher = None
     student = load_student(cfg, tokenizer, checkpoint).to(device)
@@ -378,7 +395,7 @@ def setup(cfg: DistillConfig, checkpoint: Path | None, problems: list[Problem], 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warmup))
     step = load_state(checkpoint, optimizer, scheduler, policy=Policy(student, student)) if checkpoint else 0
     state = DistillState(teacher, student, tokenizer, optimizer, scheduler, problems, sequences, cache, device,
-                         resolve_precision(cfg.precision, str(device)) == "bf16")
+                         resolve_precision(cfg.precision, str(device)) == "bf16", teacher_device)
     return state, step
 
 

@@ -40,11 +40,11 @@ def default_students() -> dict[str, TinyModelSpec]:
 class DistillStudyConfig(Strict):
     teacher: str = "tiny-reasoner"
     students: dict[str, TinyModelSpec] = Field(default_factory=default_students)
-    base_sft_steps: int = 300  # the students' brief SFT (batches of 32) before any distillation
+    base_sft_steps: int = 150  # the students' brief SFT (batches of 32) before any distillation
     losses: list[str] = Field(default_factory=lambda: ["sft", *DIVERGENCE_LOSSES, "sequence_kd", "on_policy"])
     temperatures: list[float] = Field(default_factory=lambda: [1.0, 2.0, 5.0])  # for the divergences
     seeds: list[int] = Field(default_factory=lambda: [0, 1])
-    steps: int = 60  # distillation steps per run, batch_size sequences each (equal budgets)
+    steps: int = 40  # distillation steps per run, batch_size sequences each (equal budgets)
     batch_size: int = 16
     lr: float = 3e-4
     max_new_tokens: int = 128

@@ -196,3 +196,13 @@ def test_spearman_on_hand_made_ranks():
     assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
     assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert spearman([1, 2, 3], [1, 1, 1]) == 0.0  # no variation: no correlation
+
+
+def test_distill_claims_do_not_judge_fidelity_when_no_setting_solves_anything():
+    from rlvr.study.distill import claims
+
+    cells = {("s", name): [{"pass@1": 0.0, "agreement": a}] for name, a in
+             (("sft", 0.5), ("forward_kl τ=1", 0.6), ("forward_kl τ=2", 0.4))}
+    assert "**inconclusive** (every setting has pass@1 0.0" in claims(cells, ["s"])[-1]
+    cells[("s", "sft")] = [{"pass@1": 0.1, "agreement": 0.5}]
+    assert "Spearman" in claims(cells, ["s"])[-1]

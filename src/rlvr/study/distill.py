@@ -241,7 +241,10 @@ def claims(cells: dict, sizes: list[str]) -> list[str]:
                        f"{verdict(t2 >= max(t1, t5), t2 - max(t1, t5), sd)} (τ=1 {100 * t1:.1f}, τ=2 {100 * t2:.1f}, "
                        f"τ=5 {100 * t5:.1f}); τ = 5 hurts: {verdict(t5 < t2, t2 - t5, sd)}.")
     points = [(mean(v["agreement"] for v in vs), mean(v["pass@1"] for v in vs)) for vs in cells.values()]
-    if len(points) >= 3:
+    if len(points) >= 3 and len({p for _, p in points}) == 1:
+        out.append(f"- Higher fidelity does not imply higher accuracy: **inconclusive** (every setting has pass@1 "
+                   f"{100 * points[0][1]:.1f}: no accuracy to rank).")
+    elif len(points) >= 3:
         rho = spearman([a for a, _ in points], [p for _, p in points])
         out.append(f"- Higher fidelity does not imply higher accuracy: Spearman ρ(agreement, pass@1) over the "
                    f"{len(points)} settings = {rho:+.2f}: " + ("**reproduced** (weak or negative)" if rho < 0.5 else

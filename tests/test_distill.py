@@ -206,3 +206,13 @@ def test_distill_claims_do_not_judge_fidelity_when_no_setting_solves_anything():
     assert "**inconclusive** (every setting has pass@1 0.0" in claims(cells, ["s"])[-1]
     cells[("s", "sft")] = [{"pass@1": 0.1, "agreement": 0.5}]
     assert "Spearman" in claims(cells, ["s"])[-1]
+
+
+def test_the_distillation_recipe_parses():
+    from pathlib import Path
+
+    from rlvr.config import load_config
+    from rlvr.distill.config import DistillConfig
+
+    cfg = load_config(Path(__file__).parents[1] / "recipes" / "distill_tiny_reasoner.yaml", DistillConfig)
+    assert cfg.loss == "forward_kl" and cfg.temperature == 2.0 and cfg.new_student.hidden == 128

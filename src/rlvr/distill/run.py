@@ -119,7 +119,7 @@ def fixed_sequences(cfg: DistillConfig, problems: list[Problem], tokenizer, teac
     path = cfg.output / "teacher-samples.jsonl"
     if not path.exists():
         log(f"sampling the teacher once on {len(problems)} problems")
-        samples = sample_once(teacher, tokenizer, problems, cfg, seed=cfg.seed)
+        samples = sample_once(teacher, tokenizer, problems, cfg.max_new_tokens, seed=cfg.seed)
         part = path.with_suffix(".tmp")
         part.write_text("".join(json.dumps({"problem_id": s.problem_id, "ids": s.ids, "prompt_len": s.prompt_len})
                                 + "\n" for s in samples))
@@ -128,13 +128,13 @@ def fixed_sequences(cfg: DistillConfig, problems: list[Problem], tokenizer, teac
     return {r["problem_id"]: Sequence(r["problem_id"], r["ids"], r["prompt_len"]) for r in rows}
 
 
-def sample_once(model, tokenizer, problems: list[Problem], cfg: DistillConfig, seed: int) -> list[Sequence]:
+def sample_once(model, tokenizer, problems: list[Problem], max_new_tokens: int, seed: int) -> list[Sequence]:
     """One completion per problem from `model` (temperature 1), ending with its end token."""
     from rlvr.sampling.base import SamplingParams
     from rlvr.sampling.torch_backend import TorchSampler
 
     sampler = TorchSampler(model, tokenizer, batch_size=64)
-    params = SamplingParams(n=1, temperature=1.0, max_new_tokens=cfg.max_new_tokens, seed=seed)
+    params = SamplingParams(n=1, temperature=1.0, max_new_tokens=max_new_tokens, seed=seed)
     groups = sampler.sample([p.prompt for p in problems], params)
     model.train(False)
     return [Sequence(p.id, g[0].prompt_ids + g[0].token_ids, len(g[0].prompt_ids)) for p, g in zip(problems, groups)]
@@ -355,8 +355,8 @@ def run_step(state: DistillState, cfg: DistillConfig, scorer, step: int) -> dict
         chosen = rng.sample(state.problems, min(cfg.batch_size, len(state.problems)))
         own = rng.random() < cfg.on_policy_fraction
         start = time.perf_counter()
-        sequences = sample_once(state.student, state.tokenizer, chosen, cfg, seed=cfg.seed * 100_003 + step) \
-            if own else [state.sequences[p.id] for p in chosen]
+        sequences = sample_once(state.student, state.tokenizer, chosen, cfg.max_new_tokens,
+                                seed=cfg.seed * 100_003 + step) if own else [state.sequences[p.id] for p in chosen]
         sampled = time.perf_counter() - start if own else 0.0
         record = divergence_step(state, cfg, sequences, own)
         record["time_s"]["sampling"] = sampled

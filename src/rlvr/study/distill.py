@@ -108,7 +108,7 @@ def build_students(study: DistillStudyConfig, log) -> None:
 
 
 @torch.no_grad()
-def fidelity(student_dir: Path, teacher_dir: Path, sequences: list[dict]) -> dict[str, float]:
+def fidelity(student_dir: Path, teacher, sequences: list[dict]) -> dict[str, float]:
     """Top-1 agreement with the teacher and forward KL(teacher || student) per token, on the
     teacher's held-out completions."""
     from transformers import AutoModelForCausalLM
@@ -117,7 +117,6 @@ def fidelity(student_dir: Path, teacher_dir: Path, sequences: list[dict]) -> dic
     from rlvr.distill.run import Sequence, completion_states, pad
 
     student = AutoModelForCausalLM.from_pretrained(student_dir).eval()
-    teacher = AutoModelForCausalLM.from_pretrained(teacher_dir).eval()
     agree, kl, tokens = 0.0, 0.0, 0
     for start in range(0, len(sequences), 16):
         chunk = [Sequence(s["problem_id"], s["ids"], s["prompt_len"]) for s in sequences[start : start + 16]]
@@ -142,8 +141,8 @@ def teacher_heldout(study: DistillStudyConfig) -> list[dict]:
         teacher_dir = model_path(study.teacher)
         model = AutoModelForCausalLM.from_pretrained(teacher_dir)
         problems = spread(load_suite("synthetic-heldout"), study.fidelity_problems)
-        cfg = DistillConfig(teacher=study.teacher, student=study.teacher, max_new_tokens=study.max_new_tokens)
-        samples = sample_once(model, AutoTokenizer.from_pretrained(teacher_dir), problems, cfg, seed=12345)
+        samples = sample_once(model, AutoTokenizer.from_pretrained(teacher_dir), problems, study.max_new_tokens,
+                              seed=12345)
         path.write_text("".join(json.dumps(s.__dict__) + "\n" for s in samples))
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -158,6 +157,7 @@ def run_distill_study(study: DistillStudyConfig, log=print) -> Path:
     study.output.mkdir(parents=True, exist_ok=True)
     build_students(study, log)
     sequences = teacher_heldout(study)
+    teacher = None  # loaded once, for the runs that need their fidelity scored
     for name, cfg in configs.items():
         if (cfg.output / "fidelity.json").exists():
             log(f"{name}: done")
@@ -166,7 +166,11 @@ def run_distill_study(study: DistillStudyConfig, log=print) -> Path:
         log(f"{name}: {'resuming' if resume else 'distilling'}")
         if not (cfg.output / "eval-after" / "metrics.json").exists():
             distill(cfg, resume=resume, overwrite=not resume, log=lambda line: None)
-        scores = fidelity(latest_checkpoint(cfg.output), model_path(study.teacher), sequences)
+        if teacher is None:
+            from transformers import AutoModelForCausalLM
+
+            teacher = AutoModelForCausalLM.from_pretrained(model_path(study.teacher)).eval()
+        scores = fidelity(latest_checkpoint(cfg.output), teacher, sequences)
         (cfg.output / "fidelity.json").write_text(json.dumps(scores))
     return write_distill_summary(study, runs)
 

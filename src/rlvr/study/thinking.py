@@ -22,8 +22,7 @@ from pydantic import Field
 from rlvr.config import Strict
 from rlvr.eval.metrics import borda_pick, pass_at_k
 from rlvr.plots import finish, plt
-
-DOMAINS = ("math", "code", "science", "logic", "simulation", "tabular")
+from rlvr.study.domains import DOMAINS
 
 
 class ThinkingStudyConfig(Strict):

@@ -152,6 +152,56 @@ def test_on_policy_distillation_trains_on_a_file_of_problems_without_solutions(t
         distill(config(tmp_path, tiny_model_dir, "gt", data=str(data), suite=None), log=lambda line: None)
 
 
+def test_sequence_kd_on_the_samples_of_an_rlvr_eval_run(tmp_path, tiny_model_dir):
+    import json
+
+    from transformers import AutoTokenizer
+    from typer.testing import CliRunner
+
+    from rlvr.cli import app
+    from rlvr.distill.run import distill, fixed_sequences, load_problems
+    from rlvr.sampling.thinking import Thinking, encode_prompt
+
+    data = tmp_path / "problems.jsonl"
+    data.write_text("".join(json.dumps({"id": f"m{i}", "domain": "math", "prompt": f"What is {i} + 1?",
+                                        "answer": str(i + 1)}) + "\n" for i in range(3)))
+    evaluated = tmp_path / "teacher-eval"
+    result = CliRunner().invoke(app, ["eval", "--model", str(tiny_model_dir), "--data", str(data), "--n", "2", "--k",
+                                      "1", "--max-new-tokens", "8", "--thinking", "empty", "-o", str(evaluated)])
+    assert result.exit_code == 0, result.stdout
+    samples = evaluated / "samples.jsonl"
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    for row in rows:  # the random teacher solves nothing: say it solved m1, to see the filter
+        row["correct"] = row["problem_id"] == "m1"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    cfg = config(tmp_path, tiny_model_dir, "kd", loss="forward_kl", sequences="teacher", teacher_samples=[str(samples)],
+                 data=str(data), suite=None, steps=2, precompute_teacher=True, evaluation={"suite": None})
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    problems = load_problems(cfg)
+    kept = fixed_sequences(cfg, problems, tokenizer, None, log=lambda line: None)
+    assert list(kept) == ["m1"] and [s.index for s in kept["m1"]] == [0, 1]
+    prompt = encode_prompt(tokenizer, problems[1].prompt, Thinking("empty"))  # the mode the samples were drawn in
+    for seq, row in zip(kept["m1"], [r for r in rows if r["problem_id"] == "m1"]):
+        assert seq.ids[: seq.prompt_len] == prompt
+        completion = seq.ids[seq.prompt_len :]
+        ends = row["finish_reason"] != "length"
+        assert (completion[-1] == tokenizer.eos_token_id) == ends
+        assert tokenizer.decode(completion[:-1] if ends else completion) == row["text"]
+    everything = fixed_sequences(cfg.model_copy(update={"teacher_samples_correct_only": False}), problems, tokenizer,
+                                 None, log=lambda line: None)
+    assert {k: len(v) for k, v in everything.items()} == {"m0": 2, "m1": 2, "m2": 2}
+    distill(cfg, log=lambda line: None)  # trains on m1's two samples; their logits stored apart
+    assert [r["step"] for r in steps(cfg.output)] == [1, 2]
+    assert set(torch.load(cfg.output / "teacher-logits.pt")) == {"m1#0", "m1#1"}
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"id": "x9", "domain": "math", "prompt": "1?", "answer": "1"}) + "\n")
+    with pytest.raises(ValueError, match="no correct samples of this run's problems among 6 rows"):
+        distill(cfg.model_copy(update={"data": other, "output": tmp_path / "none"}), log=lambda line: None)
+    with pytest.raises(ValueError, match="sequences: teacher"):
+        config(tmp_path, tiny_model_dir, "x", teacher_samples=[str(samples)])
+
+
 def test_bad_distillation_configs_are_one_clear_error(tmp_path, tiny_model_dir):
     from pydantic import ValidationError
 

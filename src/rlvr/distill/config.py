@@ -39,6 +39,10 @@ class DistillConfig(Strict):
     # the fixed sequences: the problems' reference solutions, or one teacher sample per problem
     # (drawn once at the start into OUTPUT/teacher-samples.jsonl)
     sequences: Literal["ground_truth", "teacher"] = "ground_truth"
+    # sequences: teacher, from samples.jsonl files of `rlvr eval` runs of the teacher instead (every
+    # kept sample of a problem is one of its sequences; problems with none are left out)
+    teacher_samples: list[Path] = Field(default_factory=list)
+    teacher_samples_correct_only: bool = True  # keep only the samples the verifier accepted
     on_policy_fraction: float = Field(0.0, ge=0, le=1)  # lambda: share of steps on the student's own samples (GKD)
     coef: float = 1.0  # on_policy: weight of the distillation reward log p_T - log p_S
     verifier_coef: float = Field(0.0, ge=0)  # on_policy: weight of the verifiable reward's group advantage
@@ -73,6 +77,9 @@ class DistillConfig(Strict):
             raise ValueError("give the problems: suite (e.g. synthetic) or data (a JSONL/Parquet file)")
         if self.precompute_teacher and self.loss == "on_policy":
             raise ValueError("precompute_teacher: the on_policy loss needs the teacher live, on the student's samples")
+        if self.teacher_samples and (self.sequences != "teacher" or self.loss == "on_policy"):
+            raise ValueError("teacher_samples: the fixed sequences of sequences: teacher (not with loss on_policy, "
+                             "which trains on the student's own samples)")
         if self.teacher_top_k and not self.precompute_teacher:
             raise ValueError("teacher_top_k: only with precompute_teacher (live teacher logits are exact)")
         return self

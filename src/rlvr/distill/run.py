@@ -44,6 +44,11 @@ class Sequence:
     problem_id: str
     ids: list[int]
     prompt_len: int
+    index: int = 0  # which of the problem's sequences (teacher samples from rlvr eval: several)
+
+    @property
+    def key(self) -> str:
+        return f"{self.problem_id}#{self.index}"
 
 
 def load_teacher(cfg: DistillConfig):
@@ -105,17 +110,20 @@ def load_problems(cfg: DistillConfig) -> list[Problem]:
     return load_suite(cfg.suite)
 
 
-def fixed_sequences(cfg: DistillConfig, problems: list[Problem], tokenizer, teacher, log) -> dict[str, Sequence]:
-    """problem id -> its fixed sequence: the reference solution, or one teacher sample (drawn once
-    and kept in OUTPUT/teacher-samples.jsonl, so a resumed run trains on the same ones)."""
+def fixed_sequences(cfg: DistillConfig, problems: list[Problem], tokenizer, teacher, log) -> dict[str, list[Sequence]]:
+    """problem id -> its fixed sequences: the reference solution; the teacher's samples from
+    `teacher_samples`; or one teacher sample drawn once and kept in OUTPUT/teacher-samples.jsonl
+    (so a resumed run trains on the same ones)."""
     from rlvr.train.sft import encode_example
 
     if cfg.sequences == "ground_truth":
         out = {}
         for p in problems:
             ids, labels = encode_example(tokenizer, p)
-            out[p.id] = Sequence(p.id, ids, sum(1 for y in labels if y == -100))
+            out[p.id] = [Sequence(p.id, ids, sum(1 for y in labels if y == -100))]
         return out
+    if cfg.teacher_samples:
+        return eval_samples(cfg, problems, tokenizer, log)
     path = cfg.output / "teacher-samples.jsonl"
     if not path.exists():
         log(f"sampling the teacher once on {len(problems)} problems")
@@ -125,7 +133,43 @@ def fixed_sequences(cfg: DistillConfig, problems: list[Problem], tokenizer, teac
                                 + "\n" for s in samples))
         part.replace(path)
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return {r["problem_id"]: Sequence(r["problem_id"], r["ids"], r["prompt_len"]) for r in rows}
+    return {r["problem_id"]: [Sequence(r["problem_id"], r["ids"], r["prompt_len"])] for r in rows}
+
+
+def eval_samples(cfg: DistillConfig, problems: list[Problem], tokenizer, log) -> dict[str, list[Sequence]]:
+    """The teacher's completions in `teacher_samples` (samples.jsonl of `rlvr eval`), each after
+    its problem's prompt rendered in the thinking mode the samples were drawn with; a completion
+    that stopped on its own ends with the end token."""
+    from rlvr.eval.samples import read_samples, sampling_settings
+    from rlvr.sampling.thinking import Thinking, encode_prompt
+
+    by_id = {p.id: p for p in problems}
+    out: dict[str, list[Sequence]] = {}
+    read, unknown = 0, set()
+    for path in cfg.teacher_samples:
+        thinking = Thinking.parse(str(sampling_settings(path).get("thinking") or "on"))
+        for row in read_samples(path, "teacher_samples"):
+            read += 1
+            problem = by_id.get(row["problem_id"])
+            if problem is None:
+                unknown.add(row["problem_id"])
+                continue
+            if cfg.teacher_samples_correct_only and not row["correct"]:
+                continue
+            prompt_ids = encode_prompt(tokenizer, problem.prompt, thinking)
+            completion = tokenizer(row["text"], add_special_tokens=False)["input_ids"]
+            if row.get("finish_reason") != "length":
+                completion.append(tokenizer.eos_token_id)
+            kept = out.setdefault(problem.id, [])
+            kept.append(Sequence(problem.id, prompt_ids + completion, len(prompt_ids), len(kept)))
+    if not out:
+        which = "correct samples" if cfg.teacher_samples_correct_only else "samples"
+        raise ValueError(f"teacher_samples: no {which} of this run's problems among {read} rows "
+                         f"({len(unknown)} rows' problems are not in the run's data): the samples must come from "
+                         "`rlvr eval` on the same problems")
+    log(f"teacher_samples: {sum(map(len, out.values()))} sequences of {len(out)} problems "
+        f"(of {len(problems)}; {len(unknown)} samples' problems are not in the run's data)")
+    return out
 
 
 def sample_once(model, tokenizer, problems: list[Problem], max_new_tokens: int, seed: int) -> list[Sequence]:
@@ -203,7 +247,7 @@ def teacher_cache(teacher, sequences: dict[str, Sequence], cfg: DistillConfig, p
     path = cfg.output / "teacher-logits.pt"
     if path.exists():
         return torch.load(path)
-    cache, items = {}, list(sequences.values())
+    cache, items = {}, [s for kept in sequences.values() for s in kept]
     weight = teacher.get_output_embeddings().weight
     for start in range(0, len(items), cfg.microbatch_size):
         chunk = items[start : start + cfg.microbatch_size]
@@ -215,9 +259,9 @@ def teacher_cache(teacher, sequences: dict[str, Sequence], cfg: DistillConfig, p
             offset += n
             if cfg.teacher_top_k:
                 values, indices = logits.topk(min(cfg.teacher_top_k, logits.shape[1]), dim=1)
-                cache[seq.problem_id] = (values.half().cpu(), indices.int().cpu())
+                cache[seq.key] = (values.half().cpu(), indices.int().cpu())
             else:
-                cache[seq.problem_id] = logits.half().cpu()
+                cache[seq.key] = logits.half().cpu()
     part = path.with_suffix(".tmp")
     torch.save(cache, part)
     part.replace(path)
@@ -226,7 +270,7 @@ def teacher_cache(teacher, sequences: dict[str, Sequence], cfg: DistillConfig, p
 
 def cached_logits(cache: dict, chunk: list[Sequence], device):
     """The stored teacher logits of a microbatch's sequences, in the order of their tokens."""
-    parts = [cache[s.problem_id] for s in chunk]
+    parts = [cache[s.key] for s in chunk]
     if isinstance(parts[0], tuple):
         values = torch.cat([v for v, _ in parts]).to(device)
         indices = torch.cat([i for _, i in parts]).long().to(device)
@@ -243,7 +287,7 @@ class DistillState:
     optimizer: torch.optim.Optimizer
     scheduler: object
     problems: list[Problem]
-    sequences: dict[str, Sequence]
+    sequences: dict[str, list[Sequence]]
     cache: dict | None
     device: torch.device
     bf16: bool
@@ -356,12 +400,18 @@ def run_step(state: DistillState, cfg: DistillConfig, scorer, step: int) -> dict
         own = rng.random() < cfg.on_policy_fraction
         start = time.perf_counter()
         sequences = sample_once(state.student, state.tokenizer, chosen, cfg.max_new_tokens,
-                                seed=cfg.seed * 100_003 + step) if own else [state.sequences[p.id] for p in chosen]
+                                seed=cfg.seed * 100_003 + step) if own else [pick(state.sequences[p.id], rng)
+                                                                              for p in chosen]
         sampled = time.perf_counter() - start if own else 0.0
         record = divergence_step(state, cfg, sequences, own)
         record["time_s"]["sampling"] = sampled
     record["time_s"]["total"] = time.perf_counter() - t0
     return {"kind": "step", "step": step + 1, **record, "lr": state.scheduler.get_last_lr()[0]}
+
+
+def pick(sequences: list[Sequence], rng: random.Random) -> Sequence:
+    """One of a problem's sequences (a problem with one draws nothing, as before there were several)."""
+    return sequences[0] if len(sequences) == 1 else rng.choice(sequences)
 
 
 def eval_config(cfg: DistillConfig):
@@ -386,6 +436,8 @@ def setup(cfg: DistillConfig, checkpoint: Path | None, problems: list[Problem], 
     teacher.to(teacher_device)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     sequences = fixed_sequences(cfg, problems, tokenizer, teacher, log) if cfg.loss != "on_policy" else {}
+    if sequences:  # steps draw among the problems that have a sequence (teacher_samples may miss some)
+        problems = [p for p in problems if p.id in sequences]
     cache = teacher_cache(teacher, sequences, cfg, pad_id, teacher_device) if cfg.precompute_teacher else None
     if cache is not None and not cfg.on_policy_fraction:  # no step needs the teacher live: free it first
         teacher = None

@@ -14,7 +14,6 @@ tokens are trained with -A p / (p + beta) (rlvr.algo.offpolicy.shaped_prob_loss)
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from pydantic import Field
 
 from rlvr.algo.offpolicy import OffPolicySpec
 from rlvr.algo.row_losses import register_row_loss, shaped_prob_rows
+from rlvr.eval.samples import read_samples
 from rlvr.explore.base import Method, StepContext, accuracy, first_conflict, needs_dr_grpo, register, shaped_offpolicy
 from rlvr.problems import Problem, Rollout
 from rlvr.rollouts import Group
@@ -34,23 +34,10 @@ def load_pool(paths: list[Path]) -> dict[str, list[str]]:
     teacher: any Hugging Face model or OpenAI-compatible endpoint `rlvr eval` can sample)."""
     pool: dict[str, list[str]] = defaultdict(list)
     for path in paths:
-        _read_samples(Path(path), pool)
+        for row in read_samples(path, "method.ampo.pool"):
+            if row["correct"]:
+                pool[row["problem_id"]].append(row["text"])
     return pool
-
-
-def _read_samples(path: Path, pool: dict[str, list[str]]) -> None:
-    if not path.exists():
-        raise FileNotFoundError(f"method.ampo.pool: {path} does not exist")
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if row["correct"]:
-                    pool[row["problem_id"]].append(row["text"])
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise ValueError(f"{path}:{number}: not a samples.jsonl row of rlvr eval ({e})") from None
 
 
 def answer_span(text: str, extracted, gold) -> tuple[str, str, str]:

@@ -64,6 +64,12 @@ def render(tokenizer, messages: list[dict], thinking: Thinking) -> str:
     return opened + PREFILLS.get(thinking.mode, "")
 
 
+def encode_prompt(tokenizer, prompt, thinking: Thinking) -> list[int]:
+    """Token ids of a prompt (text: one user message; or messages) rendered per the thinking mode."""
+    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+    return tokenizer(render(tokenizer, messages, thinking), add_special_tokens=False)["input_ids"]
+
+
 def skipped_thinking(text: str) -> bool:
     """Whether a completion's thinking block is empty: the model chose to answer without reasoning
     (a hybrid model's non-thinking mode). The block's opener may be in the completion or the prompt."""

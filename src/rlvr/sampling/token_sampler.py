@@ -8,7 +8,7 @@ render prompts, cap thinking and cut stop strings the same way.
 from __future__ import annotations
 
 from rlvr.sampling.base import Prompt, Sample, SamplingParams
-from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, Thinking, render
+from rlvr.sampling.thinking import CLOSE, FORCED_CLOSE, Thinking, encode_prompt
 
 
 class TokenSampler:
@@ -27,9 +27,7 @@ class TokenSampler:
         rendered with the chat template and the thinking mode."""
         if isinstance(prompt, list) and (not prompt or isinstance(prompt[0], int)):
             return list(prompt)
-        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-        text = render(self.tokenizer, messages, self.thinking)
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return encode_prompt(self.tokenizer, prompt, self.thinking)
 
     def sample(self, prompts: list[Prompt], params: SamplingParams) -> list[list[Sample]]:
         ids = [self.encode(p) for p in prompts]

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import yaml
 
 from rlvr.distill.config import DistillConfig
 from rlvr.distill.losses import DIVERGENCES, DistillLossConfig, on_policy_advantages, sequence_nll
@@ -455,28 +454,25 @@ def distill(cfg: DistillConfig, resume: bool = False, log=print, overwrite: bool
     """Run (or `resume`) the distillation of `cfg`; returns the report's path."""
     from rlvr.scoring import Scorer
     from rlvr.train.checkpoint import latest_checkpoint, save_checkpoint
-    from rlvr.train.loop import earlier_run, eval_record, evaluate_with, metrics_until, remove_paths
+    from rlvr.train.loop import eval_record, evaluate_with
     from rlvr.train.loop import load_problems as held_out
     from rlvr.train.report import write_train_report
+    from rlvr.train.run_dir import RunDirectory
     from rlvr.train.sharding import Policy
-    from rlvr.train.trackers import Trackers
 
     run_dir = cfg.output
-    old = earlier_run(run_dir, resume, overwrite)
+    records = RunDirectory(run_dir, cfg)
+    old = records.earlier_run(resume, overwrite)
     problems = load_problems(cfg)  # bad data fails here, before the run directory changes
     view = eval_config(cfg)
     eval_problems = held_out(view)[1]
-    run_dir.mkdir(parents=True, exist_ok=True)
-    remove_paths(old)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False))
+    records.create(old)
     checkpoint = latest_checkpoint(run_dir) if resume else None
     state, step = setup(cfg, checkpoint, problems, log)
     note = precision_note(cfg.precision, str(state.device))
     if note:
         log(note)
-    kept = metrics_until(run_dir, step)
-    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
-    trackers = Trackers(cfg.logging.trackers, run_dir, cfg.logging.wandb_project, json.loads(cfg.model_dump_json()))
+    records.truncate(records.metrics_until(step), step)
 
     def evaluation(label: str) -> dict:
         from rlvr.sampling.torch_backend import TorchSampler
@@ -485,24 +481,19 @@ def distill(cfg: DistillConfig, resume: bool = False, log=print, overwrite: bool
         return eval_record(evaluate_with(sampler, eval_problems, view, run_dir / f"eval-{label}"), label,
                            cfg.evaluation.n)
 
-    with Scorer(workers=cfg.verifier_workers) as scorer, open(run_dir / "metrics.jsonl", "a") as metrics, trackers:
-        def write(record: dict) -> None:
-            metrics.write(json.dumps(record) + "\n")
-            metrics.flush()
-            trackers.log(record)
-
+    with Scorer(workers=cfg.verifier_workers) as scorer, records.open():
         if step == 0 and eval_problems and cfg.evaluation.before:
-            write({"step": 0, **evaluation("before")})
+            records.write({"step": 0, **evaluation("before")})
         while step < cfg.steps:
             record = run_step(state, cfg, scorer, step)
             step += 1
-            write(record)
+            records.write(record)
             if cfg.evaluation.every and step % cfg.evaluation.every == 0 and step < cfg.steps and eval_problems:
-                write({"step": step, **evaluation(f"step-{step}")})
+                records.write({"step": step, **evaluation(f"step-{step}")})
             log(f"step {step}/{cfg.steps} loss {record['loss']:.4f} {record['time_s']['total']:.1f}s")
             if step % cfg.checkpointing.every == 0 or step == cfg.steps:
                 save_checkpoint(run_dir, step, Policy(state.student, state.student), state.tokenizer,
                                 state.optimizer, state.scheduler, cfg.checkpointing.keep)
         if eval_problems:
-            write({"step": step, **evaluation("after")})
+            records.write({"step": step, **evaluation("after")})
     return write_train_report(run_dir, title="rlvr distill")

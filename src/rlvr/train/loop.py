@@ -6,14 +6,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from rlvr.config import TrainConfig
 from rlvr.explore import Method, StepContext, make_method
@@ -28,9 +26,8 @@ from rlvr.suites import select_problems, spread
 from rlvr.train.checkpoint import latest_checkpoint, load_state, save_checkpoint
 from rlvr.train.distributed import SINGLE, Ranks
 from rlvr.train.learner import UpdatePlan, build_batch, correct_engine_mismatch, empty_batch, update_policy
-from rlvr.train.records import read_metrics, rows_until
+from rlvr.train.run_dir import RunDirectory
 from rlvr.train.sharding import Policy, make_policy
-from rlvr.train.trackers import Trackers
 
 
 @dataclass
@@ -238,26 +235,6 @@ def eval_record(metrics: dict, label: str, n: int) -> dict:
             "by_domain": {d: pass_at(m) for d, m in metrics["by_domain"].items()}}
 
 
-def earlier_run(run_dir: Path, resume: bool, overwrite: bool) -> list[Path]:
-    """A new run never mixes with an old one: an existing run in `run_dir` is an error unless
-    `resume` or `overwrite`. -> the old run's files that `overwrite` will remove (checked before
-    any work, removed only once the new run's config and problems are known to be good)."""
-    old = [p for p in run_dir.glob("*") if p.name in ("metrics.jsonl", "rollouts.jsonl", "checkpoints")
-           or p.name.startswith("eval-")]
-    if resume or not old:
-        return []
-    if not overwrite:
-        raise FileExistsError(f"{run_dir} holds a run already: --resume it, pass --overwrite, or choose another output")
-    return old
-
-
-def remove_paths(paths: list[Path]) -> None:
-    import shutil
-
-    for p in paths:
-        shutil.rmtree(p) if p.is_dir() else p.unlink()
-
-
 def rollout_rows(step: int, groups: list[Group], keep: int) -> list[dict]:
     """What rollouts.jsonl keeps of a step: `keep` of its trained rollouts, evenly spread over its
     groups (-1: all; 0: none), each with its prompt, completion and verdict."""
@@ -330,11 +307,6 @@ def global_counts(record: dict, rollout: RolloutStats, ranks: Ranks) -> dict:
             "zero_variance_frac": zero / max(groups, 1), "ranks": ranks.world}
 
 
-def metrics_until(run_dir: Path, step: int) -> list[dict]:
-    """The run's metrics rows up to `step` (a resumed run drops rows written after its checkpoint)."""
-    return [r for r in read_metrics(run_dir) if r["step"] <= step and not (r.get("eval") == "after")]
-
-
 def budget_reached(budget: int | None, spent: int, steps: int) -> bool:
     """Stop at the step boundary nearest the token budget: before a step whose expected size (the
     mean of the `steps` so far) would end farther past the budget than stopping leaves below it.
@@ -358,12 +330,10 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
         raise ValueError(f"rollout.prompts_per_step: {cfg.rollout.prompts_per_step} groups do not split evenly "
                          f"over {ranks.world} ranks")
     check_engine(cfg)
-    old = earlier_run(run_dir, resume, overwrite) if ranks.main else []
+    records = RunDirectory(run_dir, cfg, writes=ranks.main)
+    old = records.earlier_run(resume, overwrite)
     problems, eval_problems = load_problems(cfg)  # a bad `tasks`/`domains` fails here, before the run dir changes
-    if ranks.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        remove_paths(old)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False))
+    records.create(old)
     ranks.barrier()  # the run directory is ready
     checkpoint = latest_checkpoint(run_dir) if resume else None
     if resume and checkpoint is None:
@@ -372,37 +342,20 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
     note = precision_note(cfg.learner.precision, resolve_device(cfg.device))
     if note:
         log(note)
-    kept = metrics_until(run_dir, state.step)
-    samples = run_dir / "rollouts.jsonl"  # a resumed run drops the rows after its checkpoint, as above
+    kept = records.metrics_until(state.step)
     ranks.barrier()  # every rank has read the records before rank 0 rewrites them
-    if ranks.main:
-        (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
-        samples.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_until(samples, state.step)))
+    records.truncate(kept, state.step)  # a resumed run drops the rows after its checkpoint
     spent = sum(r.get("sampled_tokens", 0) for r in kept)
     step = state.step
-    trackers = Trackers(cfg.logging.trackers if ranks.main else [], run_dir, cfg.logging.wandb_project,
-                        json.loads(cfg.model_dump_json()))
-    with Scorer(workers=cfg.rollout.verifier_workers) as scorer, RunFiles(run_dir, samples, ranks.main) as files, \
-            trackers:
-        def write(record: dict) -> None:
-            if ranks.main:
-                files.metrics.write(json.dumps(record) + "\n")
-                files.metrics.flush()
-                trackers.log(record)
-
-        def keep_rollouts(rows: list[dict]) -> None:
-            if ranks.main:
-                files.rollouts.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-                files.rollouts.flush()
-
+    with Scorer(workers=cfg.rollout.verifier_workers) as scorer, records.open():
         if step == 0 and state.eval_problems and cfg.evaluation.before:
-            write({"step": 0, **evaluate(state, cfg, "before", ranks)})
+            records.write({"step": 0, **evaluate(state, cfg, "before", ranks)})
         while step < cfg.steps and not budget_reached(cfg.token_budget, spent, step):
-            record = run_step(state, cfg, scorer, step, keep_rollouts, ranks)
+            record = run_step(state, cfg, scorer, step, records.keep_rollouts, ranks)
             step, spent = step + 1, spent + record["sampled_tokens"]
-            write(record)
+            records.write(record)
             if cfg.evaluation.every and step % cfg.evaluation.every == 0 and step < cfg.steps and state.eval_problems:
-                write({"step": step, **evaluate(state, cfg, f"step-{step}", ranks)})
+                records.write({"step": step, **evaluate(state, cfg, f"step-{step}", ranks)})
             if on_step:
                 on_step(record)
             learned = (f"loss {record['loss']:.4f} entropy {record.get('entropy', float('nan')):.3f}"
@@ -414,25 +367,10 @@ def train(cfg: TrainConfig, resume: bool = False, log=print, overwrite: bool = F
                 save_checkpoint(run_dir, step, state.policy, state.tokenizer, state.optimizer, state.scheduler,
                                 cfg.checkpointing.keep, ranks)
         if state.eval_problems:
-            write({"step": step, **evaluate(state, cfg, "after", ranks)})
+            records.write({"step": step, **evaluate(state, cfg, "after", ranks)})
     if not ranks.main:
         return None
     from rlvr.train.report import write_train_report
 
     return write_train_report(run_dir)
 
-
-class RunFiles:
-    """metrics.jsonl and rollouts.jsonl open for appending (rank 0's; None elsewhere)."""
-
-    def __init__(self, run_dir: Path, rollouts: Path, writes: bool):
-        self.metrics = open(run_dir / "metrics.jsonl", "a") if writes else None
-        self.rollouts = open(rollouts, "a", encoding="utf-8") if writes else None
-
-    def __enter__(self) -> RunFiles:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for f in (self.metrics, self.rollouts):
-            if f is not None:
-                f.close()

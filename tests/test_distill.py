@@ -233,6 +233,10 @@ def test_distill_study_runs_each_loss_and_temperature_and_scores_fidelity(tmp_pa
     text = run_distill_study(study, log=lambda line: None).read_text()
     for row in ("| small | sft |", "| small | forward_kl τ=1 |", "| smaller | forward_kl τ=2 |", "| smaller | on_policy |"):
         assert row in text, row
+    per_domain = text.split("Held-out pass@1 per domain")[1].split("## ")[0]
+    evaluated = json.loads((tmp_path / "study" / "smaller-on_policy-s0" / "eval-after" / "metrics.json").read_text())
+    assert all(f" {d} |" in per_domain.splitlines()[2] for d in evaluated["by_domain"])
+    assert "| smaller | on_policy |" in per_domain
     scores = json.loads((tmp_path / "study" / "small-forward_kl-t2-s0" / "fidelity.json").read_text())
     assert 0 <= scores["agreement"] <= 1 and scores["forward_kl"] >= 0 and scores["tokens"] > 0
     logged = []

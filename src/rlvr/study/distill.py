@@ -176,10 +176,11 @@ def run_distill_study(study: DistillStudyConfig, log=print) -> Path:
 
 
 def run_scores(study: DistillStudyConfig, name: str) -> dict[str, float]:
-    metrics = json.loads((study.output / name / "eval-after" / "metrics.json").read_text())["overall"]
+    evaluated = json.loads((study.output / name / "eval-after" / "metrics.json").read_text())
+    metrics = evaluated["overall"]
     scores = json.loads((study.output / name / "fidelity.json").read_text())
     return {"pass@1": metrics["pass@1"], f"pass@{study.eval_n}": metrics.get(f"pass@{study.eval_n}", float("nan")),
-            **scores}
+            **scores, "by_domain": {d: m["pass@1"] for d, m in sorted(evaluated["by_domain"].items())}}
 
 
 def write_distill_summary(study: DistillStudyConfig, runs: list[tuple]) -> Path:
@@ -203,6 +204,7 @@ def write_distill_summary(study: DistillStudyConfig, runs: list[tuple]) -> Path:
     for (size, label), values in cells.items():
         lines.append(f"| {size} | {label} | {show([v['pass@1'] for v in values])} | {show([v[pk] for v in values])} "
                      f"| {show([v['agreement'] for v in values])} | {show([v['forward_kl'] for v in values], 1)} |")
+    lines += ["", *domain_table(cells)]
     lines += ["", "## The paper's claims at this scale", "", *claims(cells, list(study.students)), "",
               "![fidelity against accuracy](fidelity.png)", ""]
     plot(study.output / "fidelity.png", cells)
@@ -211,6 +213,18 @@ def write_distill_summary(study: DistillStudyConfig, runs: list[tuple]) -> Path:
     path = study.output / "study.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def domain_table(cells: dict) -> list[str]:
+    """Held-out pass@1 (%) per domain of every setting, means over seeds."""
+    domains = sorted({d for values in cells.values() for v in values for d in v["by_domain"]})
+    lines = ["Held-out pass@1 per domain (%, mean over seeds):", "",
+             f"| student | run | {' | '.join(domains)} |", "|---|---|" + "---|" * len(domains)]
+    for (size, label), values in cells.items():
+        row = [f"{100 * mean(v['by_domain'][d] for v in values if d in v['by_domain']):.1f}"
+               if any(d in v["by_domain"] for v in values) else "–" for d in domains]
+        lines.append(f"| {size} | {label} | {' | '.join(row)} |")
+    return lines
 
 
 def _pass1(cells: dict, size: str, label: str) -> list[float]:

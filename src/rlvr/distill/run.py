@@ -164,10 +164,10 @@ def eval_samples(cfg: DistillConfig, problems: list[Problem], tokenizer, log) ->
     if not out:
         which = "correct samples" if cfg.teacher_samples_correct_only else "samples"
         raise ValueError(f"teacher_samples: no {which} of this run's problems among {read} rows "
-                         f"({len(unknown)} rows' problems are not in the run's data): the samples must come from "
+                         f"({len(unknown)} of their problems are not in the run's data): the samples must come from "
                          "`rlvr eval` on the same problems")
     log(f"teacher_samples: {sum(map(len, out.values()))} sequences of {len(out)} problems "
-        f"(of {len(problems)}; {len(unknown)} samples' problems are not in the run's data)")
+        f"(of {len(problems)}; {len(unknown)} other problems of the files are not in the run's data)")
     return out
 
 

@@ -262,6 +262,22 @@ def test_distill_claims_do_not_judge_fidelity_when_no_setting_solves_anything():
     assert "Spearman" in claims(cells, ["s"])[-1]
 
 
+def test_the_fidelity_claim_is_judged_within_each_student():
+    from rlvr.study.distill import claims
+
+    def cells(slope: float) -> dict:  # the big student: more faithful and more accurate than the small one
+        out = {}
+        for size, agree0, acc0 in (("big", 0.8, 0.3), ("small", 0.6, 0.1)):
+            for i, name in enumerate(("sft", "forward_kl τ=1", "forward_kl τ=2", "forward_kl τ=5")):
+                out[(size, name)] = [{"pass@1": acc0 + slope * 0.01 * i, "agreement": agree0 + 0.01 * i}]
+        return out
+
+    against = claims(cells(-1.0), ["big", "small"])[-1]  # within a student, more fidelity, less accuracy
+    assert "big alone -1.00, small alone -1.00" in against and "**reproduced**" in against
+    assert "= +0.5" in against  # pooled, the size difference alone correlates them
+    assert "**not reproduced**" in claims(cells(1.0), ["big", "small"])[-1]
+
+
 def test_the_distillation_recipe_parses():
     from pathlib import Path
 

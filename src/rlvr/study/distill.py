@@ -266,8 +266,18 @@ def claims(cells: dict, sizes: list[str]) -> list[str]:
                    f"{100 * points[0][1]:.1f}: no accuracy to rank).")
     elif len(points) >= 3:
         rho = spearman([a for a, _ in points], [p for _, p in points])
+        within = {}  # the same student trained differently: what the paradox is about
+        for size in sizes:
+            own = [(mean(v["agreement"] for v in vs), mean(v["pass@1"] for v in vs))
+                   for (s, _), vs in cells.items() if s == size]
+            if len(own) >= 3:
+                within[size] = spearman([a for a, _ in own], [p for _, p in own])
+        # judged within each student: pooled, a larger student both more faithful and more accurate
+        # would read as "fidelity implies accuracy" although no training choice showed it
+        weak = all(r < 0.5 for r in within.values()) if within else rho < 0.5
+        each = "".join(f", {size} alone {r:+.2f}" for size, r in within.items())
         out.append(f"- Higher fidelity does not imply higher accuracy: Spearman ρ(agreement, pass@1) over the "
-                   f"{len(points)} settings = {rho:+.2f}: " + ("**reproduced** (weak or negative)" if rho < 0.5 else
+                   f"{len(points)} settings = {rho:+.2f}{each}: " + ("**reproduced** (weak or negative)" if weak else
                                                                 "**not reproduced** (fidelity and accuracy rise "
                                                                 "together)") + ".")
     return out

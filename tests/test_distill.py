@@ -231,8 +231,9 @@ def test_distill_study_runs_each_loss_and_temperature_and_scores_fidelity(tmp_pa
                                steps=2, batch_size=4, max_new_tokens=8, eval_problems=4, eval_n=2,
                                fidelity_problems=4, workers=1, output=tmp_path / "study")
     text = run_distill_study(study, log=lambda line: None).read_text()
-    for row in ("| small | sft |", "| small | forward_kl τ=1 |", "| smaller | forward_kl τ=2 |", "| smaller | on_policy |"):
+    for row in ("| small | base |", "| small | sft |", "| small | forward_kl τ=1 |", "| smaller | forward_kl τ=2 |", "| smaller | on_policy |"):
         assert row in text, row
+    assert text.index("| small | base |") < text.index("| small | sft |") < text.index("| smaller | base |")
     per_domain = text.split("Held-out pass@1 per domain")[1].split("## ")[0]
     evaluated = json.loads((tmp_path / "study" / "smaller-on_policy-s0" / "eval-after" / "metrics.json").read_text())
     assert all(f" {d} |" in per_domain.splitlines()[2] for d in evaluated["by_domain"])
@@ -241,7 +242,7 @@ def test_distill_study_runs_each_loss_and_temperature_and_scores_fidelity(tmp_pa
     assert 0 <= scores["agreement"] <= 1 and scores["forward_kl"] >= 0 and scores["tokens"] > 0
     logged = []
     run_distill_study(study, log=logged.append)
-    assert all(line.endswith("done") for line in logged) and len(logged) == 8
+    assert all(line.endswith("done") for line in logged) and len(logged) == 8  # the bases are not scored again
 
 
 def test_spearman_on_hand_made_ranks():
@@ -260,6 +261,16 @@ def test_distill_claims_do_not_judge_fidelity_when_no_setting_solves_anything():
     assert "**inconclusive** (every setting has pass@1 0.0" in claims(cells, ["s"])[-1]
     cells[("s", "sft")] = [{"pass@1": 0.1, "agreement": 0.5}]
     assert "Spearman" in claims(cells, ["s"])[-1]
+
+
+def test_a_difference_within_the_evaluations_sampling_error_is_inconclusive():
+    from rlvr.study.distill import judge
+
+    # pass@1 about 0.05 over 48 problems: two means differ by chance by up to sqrt(2 * .05 * .95 / 48) = 4.4 points
+    assert "sampling error, ±4.4" in judge(True, 0.03, 0.01, 0.05, 48, 2)
+    assert judge(True, 0.06, 0.01, 0.05, 48, 2) == "**reproduced**"
+    assert judge(False, 0.03, 0.0, 0.05, 4800, 2) == "**not reproduced**"  # many problems: a real difference
+    assert "spread over seeds" in judge(True, 0.03, 0.05, 0.05, 48, 2)
 
 
 def test_the_fidelity_claim_is_judged_within_each_student():

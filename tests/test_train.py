@@ -278,14 +278,14 @@ def test_train_without_a_config_is_the_main_job():
 @pytest.mark.slow  # an end-to-end run: deselect with -m "not slow" for a quick loop
 def test_a_new_run_never_mixes_with_an_old_one(tmp_path, tiny_model_dir, rubric_data):
     cfg = write_config(tmp_path, "twice", tiny_model_dir, rubric_data, steps=1)
-    subprocess.run([*RLVR, "train", str(cfg)], check=True, capture_output=True, timeout=300)
-    again = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=300)
-    assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr
+    assert rlvr_in_process("train", cfg)[0] == 0
+    code, _, stderr = rlvr_in_process("train", cfg)
+    assert code == 2 and "--overwrite" in stderr and "Traceback" not in stderr
     debug = subprocess.run([*RLVR, "train", str(cfg)], capture_output=True, text=True, timeout=300,
-                           env={**os.environ, "RLVR_DEBUG": "1"})
+                           env={**os.environ, "RLVR_DEBUG": "1"})  # the whole traceback, from a real process
     assert debug.returncode != 0 and "Traceback" in debug.stderr and "FileExistsError" in debug.stderr
-    fresh = subprocess.run([*RLVR, "train", str(cfg), "--overwrite"], capture_output=True, text=True, timeout=300)
-    assert fresh.returncode == 0, fresh.stderr
+    code, _, stderr = rlvr_in_process("train", cfg, "--overwrite")
+    assert code == 0, stderr
     rows = (tmp_path / "twice" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["step"] for r in rows] == [1]
 

@@ -10,6 +10,7 @@ teacher: top-1 agreement and forward KL on the teacher's own held-out completion
 Layout (resumable; a rerun skips what is finished):
     students/SIZE/            the SFT-trained base student
     teacher-heldout.jsonl     the teacher's held-out completions (the fidelity set)
+    SIZE-base/                the base student scored before distillation (eval-after/, fidelity.json)
     SIZE-LOSS[-tTAU]-sSEED/   one `rlvr distill` run each, with fidelity.json
     study.md, study.json, fidelity.png
 """
@@ -17,6 +18,7 @@ Layout (resumable; a rerun skips what is finished):
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from statistics import mean, pstdev
 
@@ -72,16 +74,23 @@ def run_names(study: DistillStudyConfig) -> list[tuple[str, str, str, float, int
 def run_config(study: DistillStudyConfig, name: str, size: str, loss: str, tau: float, seed: int) -> DistillConfig:
     """`sft` is sequence_kd on the reference solutions (no teacher); sequence_kd proper trains on
     teacher samples; the divergences compare distributions on the reference solutions."""
+    # the problems come from synthetic seeds the students' SFT never saw
     return DistillConfig.model_validate({
         "teacher": study.teacher, "student": str(study.output / "students" / size),
         "loss": "sequence_kd" if loss == "sft" else loss, "temperature": tau,
         "sequences": "teacher" if loss == "sequence_kd" else "ground_truth",
-        "rollouts_per_prompt": 1, "suite_seeds": [seed + 100], "per_task": 10, "steps": study.steps,
+        "rollouts_per_prompt": 1, "suite_seeds": [len(sft_seeds(study)) + seed], "per_task": 10, "steps": study.steps,
         "batch_size": study.batch_size, "microbatch_size": study.batch_size, "lr": study.lr,
         "max_new_tokens": study.max_new_tokens, "seed": seed, "output": str(study.output / name),
         "evaluation": {"suite": "synthetic-heldout", "before": False, "problems": study.eval_problems,
                        "n": study.eval_n},
         "checkpointing": {"every": study.steps, "keep": 1}, "verifier_workers": study.workers})
+
+
+def sft_seeds(study: DistillStudyConfig) -> list[int]:
+    """The synthetic seeds of the students' SFT: one pass over about base_sft_steps batches of 32
+    (390 problems per seed). The distillation runs draw from the seeds after these."""
+    return list(range(max(1, round(study.base_sft_steps * 32 / 390))))
 
 
 def build_students(study: DistillStudyConfig, log) -> None:
@@ -101,10 +110,8 @@ def build_students(study: DistillStudyConfig, log) -> None:
         model = build_model(tokenizer, hidden=spec.hidden, layers=spec.layers, heads=spec.heads)
         log(f"student {size}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, brief SFT")
         fresh = save(model, tokenizer, study.output / "students" / f"{size}-init")
-        # one pass over about base_sft_steps batches of 32 (390 problems per synthetic seed)
-        seeds = list(range(max(1, round(study.base_sft_steps * 32 / 390))))
-        run_sft(SFTConfig(model=str(fresh), suite_seeds=seeds, per_task=10, output=final, lr=1e-3, batch_size=32,
-                          warmup_steps=20, workers=1), log=lambda line: None)
+        run_sft(SFTConfig(model=str(fresh), suite_seeds=sft_seeds(study), per_task=10, output=final, lr=1e-3,
+                          batch_size=32, warmup_steps=20, workers=1), log=lambda line: None)
 
 
 @torch.no_grad()
@@ -147,6 +154,27 @@ def teacher_heldout(study: DistillStudyConfig) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def evaluate_base(study: DistillStudyConfig, size: str, teacher, sequences: list[dict]) -> None:
+    """The SFT-trained student before any distillation, scored as a run is (SIZE-base/)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rlvr.distill.run import eval_config
+    from rlvr.sampling.torch_backend import TorchSampler
+    from rlvr.train.loop import evaluate_with
+    from rlvr.train.loop import load_problems as held_out
+
+    out, student_dir = study.output / f"{size}-base", study.output / "students" / size
+    view = eval_config(run_config(study, out.name, size, "sft", 1.0, study.seeds[0]))  # a run's evaluation
+    sampler = TorchSampler(AutoModelForCausalLM.from_pretrained(student_dir).eval(),
+                           AutoTokenizer.from_pretrained(student_dir), batch_size=64)
+    evaluate_with(sampler, held_out(view)[1], view, out / "eval-after")
+    (out / "fidelity.json").write_text(json.dumps(fidelity(student_dir, teacher, sequences)))
+
+
+def base_names(study: DistillStudyConfig) -> list[tuple[str, str, str, float, int]]:
+    return [(f"{size}-base", size, "base", 1.0, study.seeds[0]) for size in study.students]
+
+
 def run_distill_study(study: DistillStudyConfig, log=print) -> Path:
     from rlvr.distill.run import distill
     from rlvr.models import model_path
@@ -157,7 +185,13 @@ def run_distill_study(study: DistillStudyConfig, log=print) -> Path:
     study.output.mkdir(parents=True, exist_ok=True)
     build_students(study, log)
     sequences = teacher_heldout(study)
-    teacher = None  # loaded once, for the runs that need their fidelity scored
+    from transformers import AutoModelForCausalLM
+
+    teacher = AutoModelForCausalLM.from_pretrained(model_path(study.teacher)).eval()  # for the fidelity scores
+    for name, size, *_ in base_names(study):
+        if not (study.output / name / "fidelity.json").exists():
+            log(f"{name}: evaluating the student before distillation")
+            evaluate_base(study, size, teacher, sequences)
     for name, cfg in configs.items():
         if (cfg.output / "fidelity.json").exists():
             log(f"{name}: done")
@@ -166,13 +200,10 @@ def run_distill_study(study: DistillStudyConfig, log=print) -> Path:
         log(f"{name}: {'resuming' if resume else 'distilling'}")
         if not (cfg.output / "eval-after" / "metrics.json").exists():
             distill(cfg, resume=resume, overwrite=not resume, log=lambda line: None)
-        if teacher is None:
-            from transformers import AutoModelForCausalLM
-
-            teacher = AutoModelForCausalLM.from_pretrained(model_path(study.teacher)).eval()
         scores = fidelity(latest_checkpoint(cfg.output), teacher, sequences)
         (cfg.output / "fidelity.json").write_text(json.dumps(scores))
-    return write_distill_summary(study, runs)
+    return write_distill_summary(study, [r for size in study.students for r in base_names(study) + runs
+                                         if r[1] == size])
 
 
 def run_scores(study: DistillStudyConfig, name: str) -> dict[str, float]:
@@ -205,7 +236,8 @@ def write_distill_summary(study: DistillStudyConfig, runs: list[tuple]) -> Path:
         lines.append(f"| {size} | {label} | {show([v['pass@1'] for v in values])} | {show([v[pk] for v in values])} "
                      f"| {show([v['agreement'] for v in values])} | {show([v['forward_kl'] for v in values], 1)} |")
     lines += ["", *domain_table(cells)]
-    lines += ["", "## The paper's claims at this scale", "", *claims(cells, list(study.students)), "",
+    lines += ["", "## The paper's claims at this scale", "",
+              *claims(cells, list(study.students), study.eval_problems), "",
               "![fidelity against accuracy](fidelity.png)", ""]
     plot(study.output / "fidelity.png", cells)
     (study.output / "study.json").write_text(json.dumps(
@@ -231,9 +263,22 @@ def _pass1(cells: dict, size: str, label: str) -> list[float]:
     return [v["pass@1"] for v in cells.get((size, label), [])]
 
 
-def claims(cells: dict, sizes: list[str]) -> list[str]:
-    """The three claims, each on pass@1 means over seeds (within the seeds' spread: inconclusive)."""
+def judge(holds: bool, difference: float, seed_spread: float, p: float, problems: int, means: int) -> str:
+    """verdict(), where a difference is also inconclusive within the held-out evaluation's own
+    sampling error: `means` pass@1 values at about p over `problems` problems each, combined into
+    `difference` (taken as independent Bernoulli problems: conservative, as 8 samples per problem
+    average some noise away)."""
+    error = math.sqrt(means * p * (1 - p) / problems) if problems else 0.0
+    if abs(difference) <= error and abs(difference) > seed_spread:
+        return f"**inconclusive** (difference within the held-out sampling error, ±{100 * error:.1f})"
+    return verdict(holds, difference, seed_spread)
+
+
+def claims(cells: dict, sizes: list[str], problems: int = 0) -> list[str]:
+    """The three claims, each on pass@1 means over seeds; a difference within the seeds' spread or
+    the evaluation's sampling error over `problems` held-out problems is inconclusive."""
     out = []
+    level = mean(v["pass@1"] for vs in cells.values() for v in vs) if cells else 0.0  # p of the errors
     kd_labels = sorted({label for _, label in cells if label.split(" ")[0] in DIVERGENCE_LOSSES})
     gains = {}
     for size in sizes:
@@ -246,7 +291,8 @@ def claims(cells: dict, sizes: list[str]) -> list[str]:
         large, small = sizes[0], sizes[-1]
         diff = gains[small][0] - gains[large][0]
         out.append(f"- KD helps the smaller student more than the larger one: "
-                   f"{verdict(diff > 0, diff, max(gains[small][2], gains[large][2]))} (best KD minus SFT: {small} "
+                   f"{judge(diff > 0, diff, max(gains[small][2], gains[large][2]), level, problems, 4)} (best KD minus "
+                   f"SFT: {small} "
                    f"{100 * gains[small][0]:+.1f} with {gains[small][1]}, {large} {100 * gains[large][0]:+.1f} with "
                    f"{gains[large][1]}).")
     for size in sizes:
@@ -258,9 +304,11 @@ def claims(cells: dict, sizes: list[str]) -> list[str]:
             t1, t2, t5 = (mean(by_tau[t]) for t in ("1", "2", "5"))
             sd = max(pstdev(by_tau[t]) for t in ("1", "2", "5"))
             out.append(f"- {size}: τ = 2 is best (mean over the divergences): "
-                       f"{verdict(t2 >= max(t1, t5), t2 - max(t1, t5), sd)} (τ=1 {100 * t1:.1f}, τ=2 {100 * t2:.1f}, "
-                       f"τ=5 {100 * t5:.1f}); τ = 5 hurts: {verdict(t5 < t2, t2 - t5, sd)}.")
-    points = [(mean(v["agreement"] for v in vs), mean(v["pass@1"] for v in vs)) for vs in cells.values()]
+                       f"{judge(t2 >= max(t1, t5), t2 - max(t1, t5), sd, level, problems, 2)} (τ=1 {100 * t1:.1f}, "
+                       f"τ=2 {100 * t2:.1f}, τ=5 {100 * t5:.1f}); τ = 5 hurts: "
+                       f"{judge(t5 < t2, t2 - t5, sd, level, problems, 2)}.")
+    trained = {key: vs for key, vs in cells.items() if key[1] != "base"}  # the settings, not their start
+    points = [(mean(v["agreement"] for v in vs), mean(v["pass@1"] for v in vs)) for vs in trained.values()]
     if len(points) >= 3 and len({p for _, p in points}) == 1:
         out.append(f"- Higher fidelity does not imply higher accuracy: **inconclusive** (every setting has pass@1 "
                    f"{100 * points[0][1]:.1f}: no accuracy to rank).")
@@ -269,7 +317,7 @@ def claims(cells: dict, sizes: list[str]) -> list[str]:
         within = {}  # the same student trained differently: what the paradox is about
         for size in sizes:
             own = [(mean(v["agreement"] for v in vs), mean(v["pass@1"] for v in vs))
-                   for (s, _), vs in cells.items() if s == size]
+                   for (s, _), vs in trained.items() if s == size]
             if len(own) >= 3:
                 within[size] = spearman([a for a, _ in own], [p for _, p in own])
         # judged within each student: pooled, a larger student both more faithful and more accurate

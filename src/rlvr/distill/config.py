@@ -36,8 +36,8 @@ class DistillConfig(Strict):
     loss: Literal["forward_kl", "reverse_kl", "gjsd", "sequence_kd", "on_policy"] = "forward_kl"
     temperature: float = Field(1.0, gt=0)  # tau of the divergences (the loss is scaled by tau^2)
     beta: float = Field(0.5, gt=0, lt=1)  # gjsd: the student's weight in the mixture
-    # the fixed sequences: the problems' reference solutions, or one teacher sample per problem
-    # (drawn once at the start into OUTPUT/teacher-samples.jsonl)
+    # the fixed sequences: the problems' reference solutions, or teacher samples (teacher_samples' files,
+    # or else one per problem drawn once at the start into OUTPUT/teacher-samples.jsonl)
     sequences: Literal["ground_truth", "teacher"] = "ground_truth"
     # sequences: teacher, from samples.jsonl files of `rlvr eval` runs of the teacher instead (every
     # kept sample of a problem is one of its sequences; problems with none are left out)

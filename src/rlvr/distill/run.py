@@ -50,6 +50,19 @@ class Sequence:
         return f"{self.problem_id}#{self.index}"
 
 
+def save_sequences(path: Path, sequences: list[Sequence]) -> None:
+    """Sequences as JSONL, written then renamed (a killed run leaves none half-written)."""
+    part = path.with_suffix(".tmp")
+    part.write_text("".join(json.dumps({"problem_id": s.problem_id, "ids": s.ids, "prompt_len": s.prompt_len})
+                            + "\n" for s in sequences))
+    part.replace(path)
+
+
+def load_sequences(path: Path) -> list[Sequence]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [Sequence(r["problem_id"], r["ids"], r["prompt_len"]) for r in rows]
+
+
 def load_teacher(cfg: DistillConfig):
     """(teacher, its tokenizer)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -126,13 +139,8 @@ def fixed_sequences(cfg: DistillConfig, problems: list[Problem], tokenizer, teac
     path = cfg.output / "teacher-samples.jsonl"
     if not path.exists():
         log(f"sampling the teacher once on {len(problems)} problems")
-        samples = sample_once(teacher, tokenizer, problems, cfg.max_new_tokens, seed=cfg.seed)
-        part = path.with_suffix(".tmp")
-        part.write_text("".join(json.dumps({"problem_id": s.problem_id, "ids": s.ids, "prompt_len": s.prompt_len})
-                                + "\n" for s in samples))
-        part.replace(path)
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return {r["problem_id"]: [Sequence(r["problem_id"], r["ids"], r["prompt_len"])] for r in rows}
+        save_sequences(path, sample_once(teacher, tokenizer, problems, cfg.max_new_tokens, seed=cfg.seed))
+    return {s.problem_id: [s] for s in load_sequences(path)}
 
 
 def eval_samples(cfg: DistillConfig, problems: list[Problem], tokenizer, log) -> dict[str, list[Sequence]]:
@@ -413,6 +421,14 @@ def pick(sequences: list[Sequence], rng: random.Random) -> Sequence:
     return sequences[0] if len(sequences) == 1 else rng.choice(sequences)
 
 
+def evaluate_student(student, tokenizer, cfg: DistillConfig, eval_problems: list[Problem], out: Path) -> dict:
+    """The student's held-out evaluation into `out`, as `rlvr train` evaluates a policy."""
+    from rlvr.sampling.torch_backend import TorchSampler
+    from rlvr.train.loop import evaluate_with
+
+    return evaluate_with(TorchSampler(student, tokenizer, batch_size=64), eval_problems, eval_config(cfg), out)
+
+
 def eval_config(cfg: DistillConfig):
     """The student's held-out evaluation, as `rlvr train` evaluates a policy."""
     from rlvr.config import TrainConfig
@@ -454,7 +470,7 @@ def distill(cfg: DistillConfig, resume: bool = False, log=print, overwrite: bool
     """Run (or `resume`) the distillation of `cfg`; returns the report's path."""
     from rlvr.scoring import Scorer
     from rlvr.train.checkpoint import latest_checkpoint, save_checkpoint
-    from rlvr.train.loop import eval_record, evaluate_with
+    from rlvr.train.loop import eval_record
     from rlvr.train.loop import load_problems as held_out
     from rlvr.train.report import write_train_report
     from rlvr.train.run_dir import RunDirectory
@@ -475,11 +491,8 @@ def distill(cfg: DistillConfig, resume: bool = False, log=print, overwrite: bool
     records.truncate(records.metrics_until(step), step)
 
     def evaluation(label: str) -> dict:
-        from rlvr.sampling.torch_backend import TorchSampler
-
-        sampler = TorchSampler(state.student, state.tokenizer, batch_size=64)
-        return eval_record(evaluate_with(sampler, eval_problems, view, run_dir / f"eval-{label}"), label,
-                           cfg.evaluation.n)
+        metrics = evaluate_student(state.student, state.tokenizer, cfg, eval_problems, run_dir / f"eval-{label}")
+        return eval_record(metrics, label, cfg.evaluation.n)
 
     with Scorer(workers=cfg.verifier_workers) as scorer, records.open():
         if step == 0 and eval_problems and cfg.evaluation.before:

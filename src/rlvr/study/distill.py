@@ -115,19 +115,18 @@ def build_students(study: DistillStudyConfig, log) -> None:
 
 
 @torch.no_grad()
-def fidelity(student_dir: Path, teacher, sequences: list[dict]) -> dict[str, float]:
+def fidelity(student_dir: Path, teacher, sequences: list) -> dict[str, float]:
     """Top-1 agreement with the teacher and forward KL(teacher || student) per token, on the
     teacher's held-out completions."""
     from transformers import AutoModelForCausalLM
 
     from rlvr.distill.losses import forward_kl
-    from rlvr.distill.run import Sequence, completion_states, pad
+    from rlvr.distill.run import completion_states, pad
 
     student = AutoModelForCausalLM.from_pretrained(student_dir).eval()
     agree, kl, tokens = 0.0, 0.0, 0
     for start in range(0, len(sequences), 16):
-        chunk = [Sequence(s["problem_id"], s["ids"], s["prompt_len"]) for s in sequences[start : start + 16]]
-        ids, attention, mask = pad(chunk, 0)
+        ids, attention, mask = pad(sequences[start : start + 16], 0)
         z_s = completion_states(student, ids, attention, mask, False) @ student.get_output_embeddings().weight.T
         z_t = completion_states(teacher, ids, attention, mask, False) @ teacher.get_output_embeddings().weight.T
         agree += float((z_s.argmax(-1) == z_t.argmax(-1)).sum())
@@ -136,12 +135,14 @@ def fidelity(student_dir: Path, teacher, sequences: list[dict]) -> dict[str, flo
     return {"agreement": agree / max(tokens, 1), "forward_kl": kl / max(tokens, 1), "tokens": tokens}
 
 
-def teacher_heldout(study: DistillStudyConfig) -> list[dict]:
+def teacher_heldout(study: DistillStudyConfig) -> list:
+    """The teacher's completions of `fidelity_problems` held-out prompts (drawn once)."""
+    from rlvr.distill.run import load_sequences, sample_once, save_sequences
+
     path = study.output / "teacher-heldout.jsonl"
     if not path.exists():
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from rlvr.distill.run import sample_once
         from rlvr.models import model_path
         from rlvr.suites import load_suite, spread
 
@@ -150,24 +151,22 @@ def teacher_heldout(study: DistillStudyConfig) -> list[dict]:
         problems = spread(load_suite("synthetic-heldout"), study.fidelity_problems)
         samples = sample_once(model, AutoTokenizer.from_pretrained(teacher_dir), problems, study.max_new_tokens,
                               seed=12345)
-        path.write_text("".join(json.dumps(s.__dict__) + "\n" for s in samples))
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        save_sequences(path, samples)
+    return load_sequences(path)
 
 
-def evaluate_base(study: DistillStudyConfig, size: str, teacher, sequences: list[dict]) -> None:
+def evaluate_base(study: DistillStudyConfig, size: str, teacher, sequences: list) -> None:
     """The SFT-trained student before any distillation, scored as a run is (SIZE-base/)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from rlvr.distill.run import eval_config
-    from rlvr.sampling.torch_backend import TorchSampler
-    from rlvr.train.loop import evaluate_with
+    from rlvr.distill.run import eval_config, evaluate_student
     from rlvr.train.loop import load_problems as held_out
 
     out, student_dir = study.output / f"{size}-base", study.output / "students" / size
-    view = eval_config(run_config(study, out.name, size, "sft", 1.0, study.seeds[0]))  # a run's evaluation
-    sampler = TorchSampler(AutoModelForCausalLM.from_pretrained(student_dir).eval(),
-                           AutoTokenizer.from_pretrained(student_dir), batch_size=64)
-    evaluate_with(sampler, held_out(view)[1], view, out / "eval-after")
+    cfg = run_config(study, out.name, size, "sft", 1.0, study.seeds[0])  # a run's evaluation settings
+    evaluate_student(AutoModelForCausalLM.from_pretrained(student_dir).eval(),
+                     AutoTokenizer.from_pretrained(student_dir), cfg, held_out(eval_config(cfg))[1],
+                     out / "eval-after")
     (out / "fidelity.json").write_text(json.dumps(fidelity(student_dir, teacher, sequences)))
 
 

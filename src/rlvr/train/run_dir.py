@@ -95,9 +95,8 @@ class RunDirectory:
             return
         if self.rollouts is None:
             self.rollouts = open(self.rollouts_path, "a", encoding="utf-8")
-        if rows:
-            self.rollouts.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-            self.rollouts.flush()
+        self.rollouts.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        self.rollouts.flush()
 
     def __enter__(self) -> RunDirectory:
         return self
